@@ -1,0 +1,93 @@
+# The concurrency lab: one non-recursive Makefile.  `make help` lists the targets.
+#
+# Building may run in parallel (make -j); experiments never do: every target
+# that measures runs one script that runs the lessons one after another.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+# Where objects and programs go (make sanitize builds into another pair).
+O       ?= build/obj
+BIN     ?= bin
+
+# ---- Dependencies: installed by scripts/deps before anything needs them ----
+# Every target but these few needs the packages (pkg-config, libcurl, ...);
+# LAB_NO_DEPS=1 skips the check for those who manage packages themselves.
+NO_DEPS_GOALS := deps clean help
+ifeq ($(LAB_NO_DEPS),)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),build)),)
+ifneq ($(shell scripts/deps --quiet >&2 && echo ok),ok)
+$(error scripts/deps failed: the packages above are needed)
+endif
+endif
+endif
+
+PKGS         := libcurl libcrypto
+LAB_CPPFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LAB_CFLAGS   := -std=gnu11 -Wall -Wextra -pthread -MMD -MP
+CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
+CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
+
+# Every experiments/*.c is a lesson, but for the shared parts.
+SHARED   := lab fetch workloads gil fuzz_lab
+LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
+PROGRAMS := $(LESSONS:%=$(BIN)/%)
+# The emulated GIL (a lesson of its own, linked into the threaded lessons).
+GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
+
+.PHONY: build all plots test check deps clean help reproduce bench sanitize valgrind
+.DEFAULT_GOAL := build
+# Objects are made by a pattern chain; keep them for the next build.
+.SECONDARY:
+
+build: $(PROGRAMS)
+
+$(O) $(BIN):
+	mkdir -p $@
+
+$(O)/%.o: experiments/%.c | $(O)
+	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(O)/lab.o $(GIL_O) | $(BIN)
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CURL_LIBS) -o $@
+
+$(BIN)/cpu_%: $(O)/cpu_%.o $(O)/lab.o $(O)/workloads.o $(GIL_O) | $(BIN)
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@
+
+$(BIN)/%: $(O)/%.o $(O)/lab.o | $(BIN)
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+-include $(wildcard $(O)/*.d)
+
+# ---- Running ---------------------------------------------------------------
+# PROFILE=quick|default|full picks the matrix in scripts/plan.
+PROFILE ?= default
+
+all: build
+	scripts/matrix --profile $(PROFILE)
+
+# Redraw the charts from the CSVs already there; after `all` when both are asked.
+plots: $(if $(filter all,$(MAKECMDGOALS)),all)
+	scripts/plot
+
+# ---- Testing ---------------------------------------------------------------
+# The bats suite, against the programs in $(BIN).
+test check: build
+	LAB_BIN=$(abspath $(BIN)) bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) --print-output-on-failure tests/
+
+deps:
+	scripts/deps
+
+clean:
+	rm -rf build bin .lab
+
+help:
+	@echo "The concurrency lab: make targets"
+	@echo "  make all plots   build, run every lesson under time(1), write results/ and plots/"
+	@echo "  make test        run the test suite (bats) against bin/"
+	@echo "  make build       compile every lesson into bin/ (the default)"
+	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full)"
+	@echo "  make plots       redraw the charts from results/*.csv without running anything"
+	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root)"
+	@echo "  make clean       remove build/, bin/ and the lab server's folder"
+	@echo "Variables: CC, CFLAGS, LDFLAGS (yours win), PROFILE, O (objects), BIN (programs)"

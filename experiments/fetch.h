@@ -1,0 +1,45 @@
+/* fetch.h - one download with libcurl, as every I/O lesson does it.
+ *
+ * The easy handle's options, counting the body's bytes, judging the answer
+ * (a transfer error or a non-2xx status is a failure) and retrying 429/503
+ * are the same in every I/O lesson, so they live here. WHO calls these and
+ * WHEN (one after another, from threads, from processes, or from an event
+ * loop) is the lesson, and stays in the lesson's own file.
+ */
+#ifndef FETCH_H
+#define FETCH_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+
+#include "lab.h"
+
+struct fetch {
+    CURL *easy;                 /* reused: keeps its connection alive */
+    const struct lab_io *opt;
+    long long request;          /* which request this handle carries */
+    long long bytes;            /* body bytes of the transfer under way */
+    int attempt;                /* retries so far for this request */
+    char error[CURL_ERROR_SIZE];
+};
+
+/* Make the easy handle with the lab's options. Call curl_global_init first. */
+void fetch_init(struct fetch *f, const struct lab_io *o);
+void fetch_cleanup(struct fetch *f);
+
+/* Point the handle at request i (the URLs are used in turn). */
+void fetch_prepare(struct fetch *f, long long request);
+
+/* After a transfer ended with rc: true when it succeeded; on failure says
+ * why on stderr (the first few times only) and returns false. */
+bool fetch_succeeded(struct fetch *f, CURLcode rc);
+
+/* Should a failed request be tried again (429/503 and retries left)?
+ * Returns the back-off in milliseconds, or -1 for no. */
+long fetch_retry_after_ms(struct fetch *f);
+
+/* Blocking: prepare, perform (with retries), judge. Adds the body's bytes
+ * to *bytes on success. */
+bool fetch_run(struct fetch *f, long long request, long long *bytes);
+
+#endif

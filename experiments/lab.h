@@ -1,0 +1,113 @@
+/* lab.h - the boring parts every lesson shares.
+ *
+ * Option parsing, the clock, the record line, errors and the stop flag.
+ * Nothing here runs work concurrently: every lesson shows its own
+ * concurrency mechanism in its own file.
+ *
+ * The contracts (see the README):
+ *   - numbers are decimal, optionally with '_' separators (5_000_000);
+ *   - bad usage: one line on stderr, exit 2, before any work starts;
+ *   - the last line on stdout is the record: space-separated key=value;
+ *   - exit 0 all work done, 1 some failed, 128+signal when interrupted.
+ */
+#ifndef LAB_H
+#define LAB_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LAB_EXIT_USAGE 2
+#define LAB_MAX_URLS 64
+
+/* ---- Options ---------------------------------------------------------- */
+
+enum lab_opt_kind { LAB_NUMBER, LAB_FLAG, LAB_TEXT, LAB_LIST };
+
+/* One long option. A lesson lists its own in a table ending with {0}. */
+struct lab_opt {
+    const char *name;       /* long name, without the dashes */
+    enum lab_opt_kind kind;
+    const char *arg;        /* how usage names the value ("N", "URL") */
+    const char *help;       /* one line for --help */
+    long long *number;      /* LAB_NUMBER: where to store, within [min, max] */
+    long long min, max;
+    bool *flag;             /* LAB_FLAG: set to true when given */
+    const char **text;      /* LAB_TEXT: the argument as given */
+    const char **list;      /* LAB_LIST: repeatable, appended here ... */
+    size_t *count;          /* ... with the count here (LAB_MAX_URLS at most) */
+};
+
+/* Parse argv against opts; --help prints usage (the lesson's own summary
+ * first) and exits 0; anything wrong is a usage error (exit 2). */
+void lab_parse(int argc, char **argv, const char *summary,
+               const struct lab_opt *opts);
+
+/* Strict decimal: digits, '_' only between digits, within [min, max]. */
+long long lab_number(const char *option, const char *text,
+                     long long min, long long max);
+
+/* The options every I/O lesson takes (--url, --requests, --workers,
+ * --timeout-ms, --progress, --retries, --gil, --switch-interval-us). */
+struct lab_io {
+    const char *urls[LAB_MAX_URLS];
+    size_t n_urls;
+    long long requests, workers, timeout_ms, retries, switch_interval_us;
+    bool progress, no_progress, gil;
+};
+enum { LAB_ACCEPT_GIL = 1 };     /* flags for lab_io_options/lab_cpu_options */
+
+/* Fill o from argv. workers holds the lesson's default on entry (0: as
+ * many as requests) and max_workers is the most the lesson can run. */
+void lab_io_options(int argc, char **argv, const char *summary,
+                    struct lab_io *o, long long max_workers, unsigned flags);
+
+/* The options every CPU lesson takes. size 0 means the workload's default. */
+struct lab_cpu {
+    const char *workload;
+    long long tasks, size, workers, switch_interval_us;
+    bool gil;
+};
+void lab_cpu_options(int argc, char **argv, const char *summary,
+                     struct lab_cpu *o, unsigned flags);
+
+/* ---- Errors ------------------------------------------------------------ */
+
+/* Bad usage: "<program>: <message>" on stderr, exit 2. */
+_Noreturn void lab_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* A failure the lesson cannot go on from: "<program>: <message>", exit 1. */
+_Noreturn void lab_die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* Die naming a failed call and its error number (pthreads return it). */
+#define lab_check(call, err) \
+    do { if ((err) != 0) lab_die("%s: %s", (call), lab_strerror(err)); } while (0)
+const char *lab_strerror(int err);
+
+/* ---- Clock, record, progress -------------------------------------------- */
+
+double lab_now(void);                /* monotonic seconds */
+long lab_online_cpus(void);
+
+/* Print the record line (the last line on stdout) and flush it. */
+void lab_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A live bar on stderr when enabled (the I/O lessons' --progress). */
+void lab_progress(long long done, long long total);
+void lab_progress_end(void);
+
+/* ---- Stopping ---------------------------------------------------------- */
+
+/* SIGINT/SIGTERM set lab_stop_signal (no SA_RESTART, so blocking calls
+ * return EINTR); lessons poll it, end their workers and report. */
+extern volatile sig_atomic_t lab_stop_signal;
+void lab_catch_signals(void);
+void lab_default_signals(void);      /* in a forked child: die on signal */
+
+/* 128+signal if stopped, 1 if any work failed, else 0. */
+int lab_exit_status(long long failures);
+
+/* A 128-bit unsigned integer as decimal into buf (40 bytes suffice). */
+char *lab_u128(unsigned __int128 v, char buf[static 40]);
+
+#endif

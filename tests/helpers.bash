@@ -1,0 +1,88 @@
+# Shared set-up for the lab's bats tests: load with `load helpers`.
+bats_require_minimum_version 1.5.0
+
+LAB_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+LAB_BIN=${LAB_BIN:-$LAB_TOP/bin}
+export LAB_TOP LAB_BIN
+
+# A port on loopback where nothing listens (the discard port is never served).
+DEAD_URL=http://127.0.0.1:9/
+
+# Start a lab server of this test file's own, in its own folder, so files
+# run side by side never share one. Call from setup_file.
+lab_server_start() {
+    export LAB_SERVER_DIR="$BATS_FILE_TMPDIR/labserver"
+    LAB_BASE=$("$LAB_TOP/scripts/labserver" start 3>&-)
+    export LAB_BASE
+}
+
+lab_server_stop() {
+    "$LAB_TOP/scripts/labserver" stop 3>&-
+}
+
+# The value of key in the record line (the last line of $output).
+record() {
+    local last=${output##*$'\n'}
+    local pair
+    for pair in $last; do
+        if [ "${pair%%=*}" = "$1" ]; then
+            echo "${pair#*=}"
+            return 0
+        fi
+    done
+    echo "no key '$1' in record: $last" >&2
+    return 1
+}
+
+# Fail unless the record line has every key named.
+record_has_keys() {
+    local key
+    for key in "$@"; do
+        record "$key" >/dev/null || return 1
+    done
+}
+
+# Wait (polling, up to $2 seconds) until command $1 succeeds.
+wait_until() {
+    local deadline=$((SECONDS + ${2:-10}))
+    until eval "$1"; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "timed out waiting for: $1" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
+# The pids of every descendant of pid $1.
+descendants() {
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+# True when none of the given pids exists any more (not even as a zombie).
+all_gone() {
+    local pid
+    for pid in "$@"; do
+        [ ! -e "/proc/$pid" ] || return 1
+    done
+}
+
+# Start a lesson in the background, wait until it has $2 descendants (0 for
+# threads), send signal $3, and check it exits 128+signal leaving nothing.
+# Sets $output (its stdout) and $status. Usage: interrupt_lesson "cmd..." N SIG
+interrupt_lesson() {
+    local cmd=$1 want_children=$2 sig=$3 out pid kids
+    out="$BATS_TEST_TMPDIR/interrupted.out"
+    eval "$cmd" >"$out" 2>"$out.err" 3>&- &
+    pid=$!
+    wait_until "[ \$(descendants $pid | wc -l) -ge $want_children ]" 10
+    sleep 0.3                       # let the work get under way
+    kids=$(descendants "$pid")
+    kill "-$sig" "$pid"
+    status=0
+    wait "$pid" || status=$?
+    output=$(cat "$out")
+    # shellcheck disable=SC2086
+    wait_until "all_gone $kids" 5
+}

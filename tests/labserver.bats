@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# The lab server: real nginx on loopback, in a folder of its own.
+
+load helpers
+
+setup_file() { lab_server_start; }
+teardown_file() { lab_server_stop; }
+
+@test "start prints a loopback URL, and a second start reuses the server" {
+    [[ "$LAB_BASE" =~ ^http://127\.0\.0\.1:[0-9]+$ ]]
+    run -0 "$LAB_TOP/scripts/labserver" start
+    [ "$output" = "$LAB_BASE" ]
+    run -0 "$LAB_TOP/scripts/labserver" url
+    [ "$output" = "$LAB_BASE" ]
+}
+
+@test "nginx listens on 127.0.0.1 only" {
+    port=${LAB_BASE##*:}
+    run -0 grep -c "listen 127.0.0.1:$port" "$LAB_SERVER_DIR/nginx.conf"
+    run -0 grep -c "listen" "$LAB_SERVER_DIR/nginx.conf"
+    [ "$output" = 1 ]
+}
+
+@test "/delay answers the body size asked for, after the latency asked for" {
+    start=$(date +%s%N)
+    run -0 curl -fsS "$LAB_BASE/delay?s=0.3&bytes=17"
+    elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ "$output" = "xxxxxxxxxxxxxxxxx" ]
+    [ "$elapsed_ms" -ge 300 ]
+    run -0 curl -fsS -o /dev/null -w '%{size_download}' "$LAB_BASE/delay?bytes=100000"
+    [ "$output" = 100000 ]
+}
+
+@test "the cats are 20 files of 100000+i bytes, and cat 21 is missing" {
+    for cat_id in 1 7 20; do
+        run -0 curl -fsS -o /dev/null -w '%{size_download}' "$LAB_BASE/cats/$cat_id.jpg"
+        [ "$output" = $((100000 + cat_id)) ]
+    done
+    run -0 curl -sS -o /dev/null -w '%{http_code}' "$LAB_BASE/cats/21.jpg"
+    [ "$output" = 404 ]
+}
+
+@test "the throttled location answers 503 past its limit" {
+    codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code}\n' "$LAB_BASE/throttled?s=0.3" & done; wait)
+    [ "$(grep -c 200 <<<"$codes")" -ge 1 ]
+    [ "$(grep -c 503 <<<"$codes")" -ge 1 ]
+}
+
+@test "status and drop locations fail as asked" {
+    run -0 curl -sS -o /dev/null -w '%{http_code}' "$LAB_BASE/status/503"
+    [ "$output" = 503 ]
+    run -52 curl -sS "$LAB_BASE/drop"     # 52: empty reply from server
+}
+
+@test "a port in use is not fatal, and stop leaves no process behind" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/second"
+    run -0 "$LAB_TOP/scripts/labserver" start
+    second=$output
+    [ "$second" != "$LAB_BASE" ]
+    pid=$(cat "$LAB_SERVER_DIR/nginx.pid")
+    kids=$(pgrep -P "$pid")
+    run -0 "$LAB_TOP/scripts/labserver" stop
+    all_gone "$pid" $kids
+    run -3 "$LAB_TOP/scripts/labserver" status
+    [ "$output" = stopped ]
+}
+
+@test "a stale pid file is handled" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/stale"
+    mkdir -p "$LAB_SERVER_DIR"
+    echo 999999 >"$LAB_SERVER_DIR/nginx.pid"
+    run -3 "$LAB_TOP/scripts/labserver" status
+    run -0 "$LAB_TOP/scripts/labserver" start
+    [[ "$output" =~ ^http://127\.0\.0\.1: ]]
+    run -0 "$LAB_TOP/scripts/labserver" stop
+}
+
+@test "bad usage exits 2" {
+    run -2 "$LAB_TOP/scripts/labserver" launch
+}
