@@ -19,6 +19,7 @@
  * concurrently), and fetch.c (one download: options, byte count, judging).
  */
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "fetch.h"
@@ -37,7 +38,10 @@ static void download_all(struct fetch *f, const struct lab_io *o,
                          struct tally *t)
 {
     for (long long i = 0; i < o->requests && !lab_stop_signal; i++) {
-        if (!fetch_run(f, i, &t->bytes))
+        bool ok = fetch_run(f, i, &t->bytes);
+        if (!ok && lab_stop_signal)
+            break;                  /* cut short by a signal: not counted */
+        if (!ok)
             t->failed++;
         t->done++;
         lab_progress(t->done, o->requests);

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-volatile sig_atomic_t lab_stop_signal;
+volatile _Atomic sig_atomic_t lab_stop_signal;
+void (*lab_exit)(int status) = exit;
 static bool progress_on;
 
 static const char *program(void)
@@ -32,7 +34,8 @@ void lab_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vreport(fmt, ap);
     va_end(ap);
-    exit(LAB_EXIT_USAGE);
+    lab_exit(LAB_EXIT_USAGE);
+    abort();                    /* a test's lab_exit must not return */
 }
 
 void lab_die(const char *fmt, ...)
@@ -137,11 +140,13 @@ void lab_parse(int argc, char **argv, const char *summary,
     longopts[n + 1] = (struct option){ 0, 0, 0, 0 };
 
     opterr = 0;                 /* we say what went wrong, in one line */
+    optind = 0;                 /* start afresh, should we be called again */
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (c == 'h') {
             print_usage(summary, opts);
-            exit(0);
+            lab_exit(0);
+            abort();
         } else if (c == ':') {
             lab_usage_error("%s needs a value (see --help)", argv[optind - 1]);
         } else if (c == '?') {
@@ -325,4 +330,25 @@ char *lab_u128(unsigned __int128 v, char buf[static 40])
         v /= 10;
     } while (v);
     return memmove(buf, p, (size_t)(buf + 40 - p));
+}
+
+/* ---- Open files ---------------------------------------------------------- */
+
+void lab_reserve_files(long long files, const char *option, long long value)
+{
+    enum { SPARE = 32 };        /* stdio, an epoll fd, libcurl's own few */
+    struct rlimit lim;
+    rlim_t need = (rlim_t)files + SPARE;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        lab_die("getrlimit: %s", strerror(errno));
+    if (lim.rlim_cur >= need)   /* RLIM_INFINITY is the largest value */
+        return;
+    if (lim.rlim_max < need)
+        lab_usage_error("--%s %lld needs about %llu open files, but the limit "
+                        "is %llu (ulimit -Hn): ask for fewer", option, value,
+                        (unsigned long long)need,
+                        (unsigned long long)lim.rlim_max);
+    lim.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        lab_die("setrlimit: %s", strerror(errno));
 }

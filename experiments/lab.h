@@ -43,6 +43,10 @@ struct lab_opt {
 void lab_parse(int argc, char **argv, const char *summary,
                const struct lab_opt *opts);
 
+/* How usage errors and --help end the program: exit, unless a test (the
+ * fuzzer) puts a function here that longjmps back instead. */
+extern void (*lab_exit)(int status);
+
 /* Strict decimal: digits, '_' only between digits, within [min, max]. */
 long long lab_number(const char *option, const char *text,
                      long long min, long long max);
@@ -99,8 +103,9 @@ void lab_progress_end(void);
 /* ---- Stopping ---------------------------------------------------------- */
 
 /* SIGINT/SIGTERM set lab_stop_signal (no SA_RESTART, so blocking calls
- * return EINTR); lessons poll it, end their workers and report. */
-extern volatile sig_atomic_t lab_stop_signal;
+ * return EINTR); lessons poll it, end their workers and report. Atomic
+ * (lock-free, so a handler may store it) because other threads read it. */
+extern volatile _Atomic sig_atomic_t lab_stop_signal;
 void lab_catch_signals(void);
 void lab_default_signals(void);      /* in a forked child: die on signal */
 
@@ -109,5 +114,12 @@ int lab_exit_status(long long failures);
 
 /* A 128-bit unsigned integer as decimal into buf (40 bytes suffice). */
 char *lab_u128(unsigned __int128 v, char buf[static 40]);
+
+/* ---- Open files ---------------------------------------------------------- */
+
+/* Make room for `files` open files beyond the usual few (one socket or pipe
+ * per worker): raise the soft RLIMIT_NOFILE toward the hard limit, or
+ * refuse before any work (exit 2): "--<option> <value> needs ...". */
+void lab_reserve_files(long long files, const char *option, long long value);
 
 #endif

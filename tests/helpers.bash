@@ -1,4 +1,5 @@
 # Shared set-up for the lab's bats tests: load with `load helpers`.
+# shellcheck disable=SC2034  # the variables set here are read by the .bats files
 bats_require_minimum_version 1.5.0
 
 LAB_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
@@ -71,6 +72,8 @@ all_gone() {
 # Start a lesson in the background, wait until it has $2 descendants (0 for
 # threads), send signal $3, and check it exits 128+signal leaving nothing.
 # Sets $output (its stdout) and $status. Usage: interrupt_lesson "cmd..." N SIG
+# Begin cmd with `exec` so that the signal reaches the lesson itself rather
+# than the shell that eval runs it in (which waits on, and shields, it).
 interrupt_lesson() {
     local cmd=$1 want_children=$2 sig=$3 out pid kids
     out="$BATS_TEST_TMPDIR/interrupted.out"
@@ -78,7 +81,7 @@ interrupt_lesson() {
     pid=$!
     wait_until "[ \$(descendants $pid | wc -l) -ge $want_children ]" 10
     sleep 0.3                       # let the work get under way
-    kids=$(descendants "$pid")
+    kids=$(descendants "$pid" | tr '\n' ' ')     # one line, for eval below
     kill "-$sig" "$pid"
     status=0
     wait "$pid" || status=$?
