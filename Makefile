@@ -35,7 +35,7 @@ PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
-.PHONY: build all plots test check deps clean help reproduce bench sanitize valgrind
+.PHONY: build all plots test check deps clean help reproduce bench sanitize valgrind fuzz
 .DEFAULT_GOAL := build
 # Objects are made by a pattern chain; keep them for the next build.
 .SECONDARY:
@@ -64,16 +64,53 @@ $(BIN)/%: $(O)/%.o $(O)/lab.o | $(BIN)
 PROFILE ?= default
 
 all: build
-	scripts/matrix --profile $(PROFILE)
+	scripts/matrix --profile $(PROFILE) --bin $(BIN)
 
 # Redraw the charts from the CSVs already there; after `all` when both are asked.
 plots: $(if $(filter all,$(MAKECMDGOALS)),all)
 	scripts/plot
 
+# Re-run every published timing with the lessons (scripts/reproduce.plan):
+# results/reproduce.csv, results/reproduce.md, plots/reproduce.png. Make's
+# variables reach the script: LATENCY_SCALE=f shortens every emulated wait,
+# SIZE_SCALE=f every CPU task, REPEAT=R sets the runs per configuration.
+reproduce: build
+	LAB_BIN=$(abspath $(BIN)) scripts/reproduce
+
 # ---- Testing ---------------------------------------------------------------
 # The bats suite, against the programs in $(BIN).
 test check: build
 	LAB_BIN=$(abspath $(BIN)) bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) --print-output-on-failure tests/
+
+# ---- Hardening ---------------------------------------------------------------
+# The suite again, against programs built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, then ThreadSanitizer, each in its own folder.
+# A sanitizer's report ends the program with its own exit status, which no
+# test expects, so any report fails a test.
+SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1 \
+           UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1 \
+           TSAN_OPTIONS=exitcode=88:halt_on_error=1
+sanitize:
+	$(MAKE) O=build/asan/obj BIN=build/asan/bin CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" build
+	$(MAKE) O=build/tsan/obj BIN=build/tsan/bin CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" build
+	$(SAN_ENV) LAB_BIN=$(abspath build/asan/bin) LAB_SANITIZED=asan bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) tests/
+	$(SAN_ENV) LAB_BIN=$(abspath build/tsan/bin) LAB_SANITIZED=tsan bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) $(SAN_THREADED_TESTS)
+# ThreadSanitizer: the files whose lessons start threads.
+SAN_THREADED_TESTS := $(wildcard tests/io.bats tests/cpu.bats tests/gil.bats)
+
+# Memcheck over every lesson at a small size: no errors, no leaks.
+valgrind: build
+	scripts/memcheck
+
+# libFuzzer over lab.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 30
+FUZZ_BIN := build/fuzz/fuzz_lab
+$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab.h
+	mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexperiments $(filter %.c,$^) -o $@
+fuzz: $(FUZZ_BIN)
+	mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
 
 deps:
 	scripts/deps
@@ -88,6 +125,10 @@ help:
 	@echo "  make build       compile every lesson into bin/ (the default)"
 	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full)"
 	@echo "  make plots       redraw the charts from results/*.csv without running anything"
+	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
 	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root)"
+	@echo "  make sanitize    the suite against ASan+UBSan builds, then TSan builds"
+	@echo "  make valgrind    every lesson at a small size under memcheck: no errors, no leaks"
+	@echo "  make fuzz        libFuzzer over lab.c's parsers for FUZZ_SECONDS (default 30)"
 	@echo "  make clean       remove build/, bin/ and the lab server's folder"
 	@echo "Variables: CC, CFLAGS, LDFLAGS (yours win), PROFILE, O (objects), BIN (programs)"

@@ -1,0 +1,62 @@
+# reproduce.gp - published (Python) against measured (C) speedup, per case and model.
+#
+# Speedup = the source's sequential time per task / the row's time per task,
+# so the two languages' speeds cancel and only the shape is compared. Bars
+# start at 1 (no change): up is faster than the sequential run, down slower.
+# A published bar with "no C" beside it has no counterpart among the lessons.
+#
+# scripts/reproduce sets the variables (these are the defaults):
+#   csv       results/reproduce.csv (read by column name)
+#   out       plots/reproduce (the file name without .png/.svg)
+#   machine   what measured, and at which scales: the subtitle
+
+if (!exists("csv")) csv = "results/reproduce.csv"
+if (!exists("out")) out = "plots/reproduce"
+if (!exists("machine")) machine = ""
+
+set datafile separator comma
+set datafile columnheaders
+set datafile missing ""
+
+# One slot per row, and one empty slot between cases. gnuplot reads the file
+# afresh for each plot clause, so the counter restarts at row 0; gap also
+# counts the cases so far, which staggers their names.
+gap = 0
+prev = ""
+slot(row, c) = (row == 0 ? (gap = 0, prev = c, 0) : (c ne prev ? (gap = gap + 1, prev = c, 0) : 0), row + gap)
+first_of_case(row, c) = (row == 0 || c ne prev)
+name_height(row) = gap % 2 ? 250 : 500
+label(m, v) = (v eq "" ? m : m . " (" . v . ")")
+# A bar from 1 to the speedup, as xlow xhigh ylow yhigh.
+low(s) = (s < 1 ? s : 1)
+high(s) = (s < 1 ? 1 : s)
+width = 0.38
+
+set style fill solid 0.85 noborder
+set logscale y
+set format y "%gx"
+set yrange [0.05:1000]
+set offsets 0.6, 0.6, 0, 0
+set xtics rotate by 60 right nomirror scale 0 font ",9"
+set ytics nomirror
+set grid ytics lc rgb "#dddddd"
+set ylabel "speedup over the sequential run (log scale)"
+set xlabel "model (and the Python library, where several) of each published timing, grouped by case" offset 0, 1.5
+set bmargin 13
+set tmargin 5
+set key bottom left inside vertical box opaque samplen 2
+set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb "#444444" dt 2 front
+set title "The articles' speedups (Python, published) and the lessons' (C, measured)" font ",14"
+set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front
+
+do for [fmt in "png svg"] {
+    if (fmt eq "png") { set terminal pngcairo size 1600, 820 font "sans,11" noenhanced }
+    else { set terminal svg size 1600, 820 font "sans,11" noenhanced dynamic background rgb "white" }
+    set output out . "." . fmt
+    plot csv using (slot($0, strcol("case"))):(NaN):xticlabels(label(strcol("model"), strcol("variant"))) notitle, \
+         ''  using (x = slot($0, strcol("case")), x - width / 2):(column("published_speedup")):(x - width):(x):(low(column("published_speedup"))):(high(column("published_speedup"))) with boxxyerror lc rgb "#4e79a7" title "published (Python)", \
+         ''  using (x = slot($0, strcol("case")), x + width / 2):(column("measured_speedup")):(x):(x + width):(low(column("measured_speedup"))):(high(column("measured_speedup"))) with boxxyerror lc rgb "#f28e2b" title "measured (C lessons)", \
+         ''  using (c = strcol("case"), f = first_of_case($0, c), slot($0, c) - 0.45):(name_height($0)):(f ? c : "") with labels left font ",10" tc rgb "#333333" notitle, \
+         ''  using (slot($0, strcol("case"))):(column("measured_speedup") > 0 ? NaN : 1.25):("no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle
+}
+set output

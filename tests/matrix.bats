@@ -1,0 +1,408 @@
+#!/usr/bin/env bats
+# The experiment pipeline: scripts/run (time(1) -> runs.csv), scripts/matrix
+# (the plan, interleaved rounds, the lab server), scripts/summarize and
+# scripts/plot, end to end with `make all plots PROFILE=quick` in a copy of
+# the tree, and what is left after an interruption.
+
+load helpers
+
+LESSONS="io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads cpu_multiprocessing sum_chunks_manager"
+HEADER="timestamp,experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,repeat,seconds,wall_s,user_s,sys_s,max_rss_kb,vol_cs,invol_cs,cpu_util,exit,errors,bytes,result,total,ops_per_s,tag,command,host,cpus,cpu_model,cc,libcurl,openssl,commit"
+
+# ---- CSV, read the careful way (quoted fields hold commas) ---------------------
+
+# The number of fields of every line of a CSV file, one a line.
+csv_field_counts() {
+    awk '{
+        n = 1; quoted = 0
+        for (i = 1; i <= length($0); i++) {
+            c = substr($0, i, 1)
+            if (c == "\"") quoted = !quoted      # a doubled quote toggles twice
+            else if (c == "," && !quoted) n++
+        }
+        print n
+    }' "$1"
+}
+
+# The value in column NAME of data row ROW (1 = the first after the header).
+csv_get() {
+    awk -v want="$2" -v row="$3" '
+    function split_csv(line, f,    n, i, c, field, quoted) {
+        n = 0; field = ""; quoted = 0
+        for (i = 1; i <= length(line); i++) {
+            c = substr(line, i, 1)
+            if (quoted) {
+                if (c != "\"") field = field c
+                else if (substr(line, i + 1, 1) == "\"") { field = field c; i++ }
+                else quoted = 0
+            } else if (c == "\"") quoted = 1
+            else if (c == ",") { f[++n] = field; field = "" }
+            else field = field c
+        }
+        f[++n] = field
+        return n
+    }
+    NR == 1 { for (i = 1; i <= split_csv($0, h); i++) if (h[i] == want) col = i; next }
+    NR == row + 1 { split_csv($0, f); print f[col]; exit }
+    ' "$1"
+}
+
+# Every line has as many fields as the header: no torn row anywhere.
+rows_are_whole() {
+    local counts
+    counts=$(csv_field_counts "$1" | sort -u)
+    [ "$counts" = "$(head -n1 "$1" | tr ',' '\n' | wc -l)" ] ||
+        { echo "field counts in $1: $counts" >&2; return 1; }
+    [ -z "$(tail -c1 "$1")" ] || { echo "$1 does not end with a newline" >&2; return 1; }
+}
+
+# Width and height of a PNG, from its IHDR chunk (bytes 17-24, big-endian).
+png_size() {
+    local w h
+    read -r w h < <(od -An -tu1 -j16 -N8 "$1" |
+        awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }')
+    echo "${w}x$h"
+}
+
+is_png() {
+    [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = 89504e470d0a1a0a ]
+}
+
+# A stand-in lesson: prints a record after a short wait, or fails as told.
+fake_lesson() {
+    cat >"$1" <<'SH'
+#!/bin/sh
+sleep "${FAKE_SLEEP:-0}"
+echo "Ran 1 fake task"
+[ -z "$FAKE_EXIT" ] || { echo "fake: told to fail" >&2; exit "$FAKE_EXIT"; }
+echo "experiment=fake_threads workload=nap tasks=1 workers=2 seconds=${FAKE_SLEEP:-0} result=42"
+SH
+    chmod +x "$1"
+}
+
+# ---- One `make all plots PROFILE=quick` for the whole file -----------------------
+
+setup_file() {
+    export LAB_COPY="$BATS_FILE_TMPDIR/lab"
+    mkdir -p "$LAB_COPY/results"
+    cp -a "$LAB_TOP/experiments" "$LAB_TOP/scripts" "$LAB_TOP/plots" "$LAB_TOP/tests" \
+        "$LAB_TOP/Makefile" "$LAB_COPY/"
+    [ ! -f "$LAB_TOP/results/published.csv" ] || cp -a "$LAB_TOP/results/published.csv" "$LAB_COPY/results/"
+    # The programs under test, already built: make finds them up to date.
+    cp -a "$LAB_BIN" "$LAB_COPY/bin"
+    [ ! -d "$LAB_TOP/build" ] || cp -a "$LAB_TOP/build" "$LAB_COPY/build"
+    rm -f "$LAB_COPY"/plots/*.png "$LAB_COPY"/plots/*.svg
+    local status=0
+    (cd "$LAB_COPY" && unset LAB_SERVER_DIR &&
+        make all plots PROFILE=quick LAB_NO_DEPS=1 BIN="$LAB_COPY/bin") \
+        >"$BATS_FILE_TMPDIR/make.out" 2>"$BATS_FILE_TMPDIR/make.err" 3>&- || status=$?
+    echo "$status" >"$BATS_FILE_TMPDIR/make.status"
+}
+
+teardown_file() {
+    # Whatever a failed test left running in the copy.
+    LAB_SERVER_DIR="$LAB_COPY/.lab/server" "$LAB_COPY/scripts/labserver" stop 3>&- || true
+}
+
+quick_configurations() {
+    (cd "$LAB_COPY" && scripts/matrix --profile quick --list | wc -l)
+}
+
+quick_repeat() {
+    awk '$1 == "repeat" && $2 == "quick" { print $3 }' "$LAB_COPY/scripts/plan"
+}
+
+@test "make all plots PROFILE=quick succeeds" {
+    status=$(cat "$BATS_FILE_TMPDIR/make.status")
+    [ "$status" -eq 0 ] || { tail -20 "$BATS_FILE_TMPDIR/make.err"; false; }
+}
+
+@test "runs.csv has the header once and a row per configuration and round" {
+    runs=$LAB_COPY/results/runs.csv
+    [ "$(head -n1 "$runs")" = "$HEADER" ]
+    [ "$(grep -c '^timestamp,' "$runs")" -eq 1 ]
+    configs=$(quick_configurations)
+    repeat=$(quick_repeat)
+    [ "$configs" -ge 20 ]
+    [ "$repeat" -ge 2 ]
+    [ "$(($(wc -l <"$runs") - 1))" -eq $((configs * repeat)) ]
+    rows_are_whole "$runs"
+}
+
+@test "the rounds are interleaved: every configuration once before any twice" {
+    runs=$LAB_COPY/results/runs.csv
+    configs=$(quick_configurations)
+    for ((row = 1; row <= configs; row++)); do
+        [ "$(csv_get "$runs" repeat "$row")" = 1 ]
+    done
+    [ "$(csv_get "$runs" repeat $((configs + 1)))" = 2 ]
+}
+
+@test "every lesson ran, every run succeeded, and the machine is recorded" {
+    runs=$LAB_COPY/results/runs.csv
+    rows=$(($(wc -l <"$runs") - 1))
+    declare -A seen=()
+    for ((row = 1; row <= rows; row++)); do
+        seen[$(csv_get "$runs" experiment "$row")]=1
+        [ "$(csv_get "$runs" exit "$row")" = 0 ]
+    done
+    for lesson in $LESSONS; do
+        [ -n "${seen[$lesson]:-}" ] || { echo "no run of $lesson" >&2; false; }
+    done
+    [ "$(csv_get "$runs" cpus 1)" = "$(getconf _NPROCESSORS_ONLN)" ]
+    [ -n "$(csv_get "$runs" cpu_model 1)" ]
+    [ "$(csv_get "$runs" latency_ms 1)" = 10 ]
+    [ "$(csv_get "$runs" model 1)" = sync ]
+    [ "$(csv_get "$runs" bytes 1)" = 20000 ]
+}
+
+@test "summary.csv: a row per configuration, and its figures are numbers" {
+    summary=$LAB_COPY/results/summary.csv
+    [ "$(($(wc -l <"$summary") - 1))" -eq "$(quick_configurations)" ]
+    rows_are_whole "$summary"
+    number='^[0-9]+([.][0-9]+)?$'
+    rows=$(($(wc -l <"$summary") - 1))
+    for ((row = 1; row <= rows; row++)); do
+        for column in runs median_s min_s max_s spread_pct; do
+            value=$(csv_get "$summary" "$column" "$row")
+            [[ "$value" =~ $number ]] || { echo "row $row $column='$value'" >&2; false; }
+        done
+        [ "$(csv_get "$summary" failed "$row")" = 0 ]
+        [ "$(csv_get "$summary" runs "$row")" = "$(quick_repeat)" ]
+        experiment=$(csv_get "$summary" experiment "$row")
+        if [ "$experiment" != sum_chunks_manager ]; then
+            for column in speedup ideal_s efficiency; do
+                value=$(csv_get "$summary" "$column" "$row")
+                [[ "$value" =~ $number ]] || { echo "row $row $column='$value'" >&2; false; }
+            done
+        fi
+    done
+}
+
+@test "the summary's numbers hold together" {
+    summary=$LAB_COPY/results/summary.csv
+    rows=$(($(wc -l <"$summary") - 1))
+    for ((row = 1; row <= rows; row++)); do
+        min=$(csv_get "$summary" min_s "$row")
+        median=$(csv_get "$summary" median_s "$row")
+        max=$(csv_get "$summary" max_s "$row")
+        awk -v a="$min" -v b="$median" -v c="$max" 'BEGIN { exit !(a <= b && b <= c) }'
+        # Sequential I/O cannot beat requests x latency.
+        if [ "$(csv_get "$summary" experiment "$row")" = io_sync ]; then
+            ideal=$(csv_get "$summary" ideal_s "$row")
+            awk -v m="$min" -v i="$ideal" 'BEGIN { exit !(m >= i) }'
+            [ "$(csv_get "$summary" speedup "$row")" = 1.000 ]
+        fi
+    done
+}
+
+@test "the summary explains the numbers in sentences" {
+    grep -q "io_threads at its best, with [0-9]* workers: .* faster than io_sync; the ideal is" "$BATS_FILE_TMPDIR/make.out"
+    grep -q "cpu_multiprocessing at its best" "$BATS_FILE_TMPDIR/make.out"
+    grep -q "the manager .* sets/s, shared memory .* sets/s" "$BATS_FILE_TMPDIR/make.out"
+}
+
+@test "one progress line per run, numbered" {
+    total=$(($(quick_configurations) * $(quick_repeat)))
+    [ "$(grep -c "^\[[0-9]*/$total\] " "$BATS_FILE_TMPDIR/make.err")" -eq "$total" ]
+    grep -q "^\[1/$total\] io_sync requests=20 workers=1 latency_ms=10: 0\.2[0-9]* s$" "$BATS_FILE_TMPDIR/make.err"
+}
+
+@test "the charts are PNGs of the expected size, with SVGs beside them" {
+    for chart in io_models:1000x600 io_workers:1000x600 cpu_speedup:1200x700 manager:1000x600; do
+        png=$LAB_COPY/plots/${chart%%:*}.png
+        is_png "$png"
+        [ "$(png_size "$png")" = "${chart#*:}" ]
+        [ "$(stat -c %s "$png")" -gt 10000 ]
+        grep -q "<svg" "$LAB_COPY/plots/${chart%%:*}.svg"
+    done
+}
+
+@test "the lab server is stopped after make all" {
+    run -3 env LAB_SERVER_DIR="$LAB_COPY/.lab/server" "$LAB_COPY/scripts/labserver" status
+}
+
+@test "make plots redraws the charts without running anything" {
+    cd "$LAB_COPY"
+    before=$(md5sum results/runs.csv results/summary.csv)
+    rm plots/manager.png plots/io_models.svg
+    run -0 --separate-stderr make plots LAB_NO_DEPS=1
+    is_png plots/manager.png
+    [ -s plots/io_models.svg ]
+    [ "$(md5sum results/runs.csv results/summary.csv)" = "$before" ]
+    [ ! -e .lab/server/nginx.pid ]
+}
+
+# ---- scripts/run on its own ------------------------------------------------------
+
+@test "scripts/run writes the header once and a row per run" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 2 --tag first -- "$BATS_TEST_TMPDIR/fake"
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --latency-ms 30 -- "$BATS_TEST_TMPDIR/fake"
+    [ "$(head -n1 "$out")" = "$HEADER" ]
+    [ "$(wc -l <"$out")" -eq 4 ]
+    rows_are_whole "$out"
+    [ "$(csv_get "$out" experiment 1)" = fake_threads ]
+    [ "$(csv_get "$out" model 1)" = threads ]
+    [ "$(csv_get "$out" workers 1)" = 2 ]
+    [ "$(csv_get "$out" result 1)" = 42 ]
+    [ "$(csv_get "$out" repeat 2)" = 2 ]
+    [ "$(csv_get "$out" tag 2)" = first ]
+    [ "$(csv_get "$out" latency_ms 3)" = 30 ]
+    [ "$(csv_get "$out" exit 3)" = 0 ]
+    [[ "$(csv_get "$out" max_rss_kb 3)" =~ ^[0-9]+$ ]]
+    [[ "$(csv_get "$out" wall_s 3)" =~ ^[0-9]+\.[0-9]+$ ]]
+    [ "$stderr" = "[1/1] fake_threads workload=nap tasks=1 workers=2 latency_ms=30: 0 s" ]
+}
+
+@test "scripts/run records a failed run with its exit status, and exits 1" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    FAKE_EXIT=3 run -1 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 2 -- "$BATS_TEST_TMPDIR/fake"
+    [ "$(wc -l <"$out")" -eq 3 ]
+    [ "$(csv_get "$out" exit 1)" = 3 ]
+    [ "$(csv_get "$out" exit 2)" = 3 ]
+    [ "$(csv_get "$out" seconds 1)" = "" ]
+    [ "$(csv_get "$out" experiment 1)" = fake ]
+    [[ "$stderr" == *"FAILED, exit 3"* ]]
+    [[ "$stderr" == *"fake: told to fail"* ]]
+    # A program that cannot even start is recorded too (time(1) says 127).
+    run -1 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/no-such-program"
+    [ "$(csv_get "$out" exit 3)" = 127 ]
+    rows_are_whole "$out"
+}
+
+@test "scripts/run quotes fields that hold commas and quotes" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --quiet \
+        --tag 'warm, "really"' -- "$BATS_TEST_TMPDIR/fake"
+    [ "$stderr" = "" ]
+    [ "$(csv_get "$out" tag 1)" = 'warm, "really"' ]
+    rows_are_whole "$out"
+    LAB_MACHINE='box,2,"Acme, Inc. CPU",cc 1,8.0,3.0,abc' \
+        run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --quiet -- "$BATS_TEST_TMPDIR/fake"
+    [ "$(csv_get "$out" cpu_model 2)" = "Acme, Inc. CPU" ]
+    [ "$(csv_get "$out" commit 2)" = abc ]
+    rows_are_whole "$out"
+}
+
+@test "scripts/run refuses bad usage with exit 2, before running anything" {
+    out=$BATS_TEST_TMPDIR/runs.csv
+    for args in "--bogus -- true" "--repeat 0 -- true" "--repeat x -- true" "--repeat" \
+        "--latency-ms soon -- true" "--out"; do
+        # shellcheck disable=SC2086
+        run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" $args
+        [[ "$stderr" == *"Usage: scripts/run"* ]]
+    done
+    run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out"
+    [ ! -e "$out" ]
+    run -0 "$LAB_TOP/scripts/run" --help
+    [[ "$output" == "Usage: scripts/run"* ]]
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --profile quick --bogus
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --profile nosuchprofile --list
+    run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --bogus
+    run -2 --separate-stderr "$LAB_TOP/scripts/plot" --bogus
+}
+
+@test "scripts/run refuses to append to a file with other columns" {
+    out=$BATS_TEST_TMPDIR/runs.csv
+    echo "a,b,c" >"$out"
+    run -1 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- true
+    [[ "$stderr" == *"other columns"* ]]
+    [ "$(cat "$out")" = "a,b,c" ]
+}
+
+# Start scripts/run on the fake lesson in a session of its own (so a signal
+# can go to its whole process group, as a terminal's ^C does), let it write
+# at least $1 rows, send signal $2, and wait for it. Sets status.
+interrupt_run() {
+    local want=$1 sig=$2 pid
+    # (TMPDIR: a killed scripts/run cannot remove its temporary folder.)
+    FAKE_SLEEP=0.05 TMPDIR=$BATS_TEST_TMPDIR setsid env --default-signal=INT \
+        "$LAB_TOP/scripts/run" --out "$out" --repeat 1000 --quiet \
+        -- "$BATS_TEST_TMPDIR/fake" 3>&- &
+    pid=$!
+    wait_until "[ \$(wc -l <'$out' 2>/dev/null || echo 0) -gt $want ]" 20
+    kill "-$sig" -- "-$pid"
+    status=0
+    wait "$pid" || status=$?
+}
+
+@test "killing scripts/run (SIGKILL) leaves whole rows, and a rerun appends cleanly" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    for round in 1 2 3 4 5; do
+        before=$(wc -l <"$out" 2>/dev/null || echo 0)
+        interrupt_run "$before" KILL
+        [ "$status" -eq 137 ]
+        rows_are_whole "$out"
+        [ "$(wc -l <"$out")" -gt "$before" ]
+    done
+    rows=$(wc -l <"$out")
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 2 -- "$BATS_TEST_TMPDIR/fake"
+    [ "$(wc -l <"$out")" -eq $((rows + 2)) ]
+    [ "$(grep -c '^timestamp,' "$out")" -eq 1 ]
+    rows_are_whole "$out"
+}
+
+@test "interrupting scripts/run (SIGINT) records the run under way and stops" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    interrupt_run 3 INT
+    [ "$status" -eq 130 ]
+    rows_are_whole "$out"
+    rows=$(($(wc -l <"$out") - 1))
+    [ "$rows" -ge 3 ]
+    # The stand-in lesson dies of the ^C; time(1) reports 128+2.
+    [ "$(csv_get "$out" exit "$rows")" = 130 ]
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/fake"
+    [ "$(wc -l <"$out")" -eq $((rows + 2)) ]
+    rows_are_whole "$out"
+}
+
+# ---- scripts/matrix, interrupted --------------------------------------------------
+
+# Run a small plan of slow requests, interrupt it with signal $1 once a row
+# is in, and check what is left.
+interrupt_matrix() {
+    local sig=$1 dir=$BATS_TEST_TMPDIR pid nginx_pid
+    cat >"$dir/plan" <<'PLAN'
+repeat  test  3
+test  io_sync     --requests 5 --url $URL/delay?s=0.2&bytes=10
+test  io_threads  --requests 10 --url $URL/delay?s=0.2&bytes=10 --workers {1,2}
+PLAN
+    echo "old,runs" >"$dir/runs.csv"
+    export LAB_SERVER_DIR=$dir/server
+    env --default-signal=INT "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test \
+        --bin "$LAB_BIN" --out "$dir/runs.csv" >"$dir/matrix.out" 2>"$dir/matrix.err" 3>&- &
+    pid=$!
+    wait_until "[ -s '$dir/runs.csv' ] && [ \$(wc -l <'$dir/runs.csv') -ge 2 ]" 30
+    sleep 0.3               # into the next run (each takes a second or more)
+    nginx_pid=$(cat "$LAB_SERVER_DIR/nginx.pid")
+    kids=$(descendants "$pid" | tr "\n" " ")
+    kill "-$sig" "$pid"
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" -eq $((128 + $(kill -l "$sig"))) ]
+    # The server is stopped, every run ended, nothing is left behind.
+    run -3 "$LAB_TOP/scripts/labserver" status
+    wait_until "all_gone $nginx_pid $kids" 10
+    # The old runs moved aside; the new ones whole, the last one cut short.
+    [ "$(cat "$dir/runs.prev.csv")" = "old,runs" ]
+    rows_are_whole "$dir/runs.csv"
+    rows=$(($(wc -l <"$dir/runs.csv") - 1))
+    [ "$rows" -ge 1 ] && [ "$rows" -lt 9 ]
+    # The run under way got a ^C: the lesson stopped and said so (exit 130).
+    [ "$(csv_get "$dir/runs.csv" exit "$rows")" = 130 ]
+    grep -q "interrupted after" "$dir/matrix.err"
+}
+
+@test "interrupting scripts/matrix (SIGINT) stops the server and leaves whole rows" {
+    interrupt_matrix INT
+}
+
+@test "terminating scripts/matrix (SIGTERM) stops the server and leaves whole rows" {
+    interrupt_matrix TERM
+}
