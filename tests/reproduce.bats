@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# Reproducing the articles: results/published.csv holds their numbers exactly
+# as published, and `make reproduce` re-runs every one with the lessons.
+#
+# The make run happens once, in setup_file, with every emulated wait and CPU
+# task scaled down (LATENCY_SCALE=0.05 SIZE_SCALE=0.05, one run each) and its
+# output sent to this file's own folder (LAB_RESULTS_DIR, LAB_PLOTS_DIR), so
+# the project's results/ and plots/ stay as they were.
+
+# shellcheck disable=SC2154  # bats sets output and status
+load helpers
+
+PUBLISHED=$LAB_TOP/results/published.csv
+
+setup_file() {
+    export OUT="$BATS_FILE_TMPDIR/out"
+    export LAB_SERVER_DIR="$BATS_FILE_TMPDIR/labserver"
+    mkdir -p "$OUT"
+    # The project's own reproduction, if any, must come out untouched.
+    stat -c '%n %Y %s' "$LAB_TOP"/results/reproduce* "$LAB_TOP"/plots/reproduce.png \
+        >"$BATS_FILE_TMPDIR/before" 2>/dev/null || true
+    # -o build: test the programs in $LAB_BIN as they are, never rebuild them.
+    local status=0
+    make -s -C "$LAB_TOP" -o build reproduce BIN="$LAB_BIN" LATENCY_SCALE=0.05 \
+        SIZE_SCALE=0.05 REPEAT=1 LAB_RESULTS_DIR="$OUT" LAB_PLOTS_DIR="$OUT" \
+        >"$OUT/make.out" 2>"$OUT/make.err" 3>&- || status=$?
+    echo "$status" >"$OUT/make.status"
+}
+
+teardown_file() {
+    "$LAB_TOP/scripts/labserver" stop 3>&- || true
+}
+
+# Exactly one row of published.csv with these year, experiment, model, seconds.
+published_has() {
+    python3 - "$PUBLISHED" "$@" <<'PY'
+import csv, sys
+path, want = sys.argv[1], tuple(sys.argv[2:])
+rows = [r for r in csv.DictReader(open(path, newline=""))
+        if (r["year"], r["experiment"], r["model"], r["seconds"]) == want]
+if len(rows) != 1:
+    sys.exit("%d rows of %s" % (len(rows), want))
+PY
+}
+
+# A python check over reproduce.csv (as `rows`) and published.csv (`published`).
+check_tables() {
+    python3 - "$OUT/reproduce.csv" "$PUBLISHED" "$1" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+published = list(csv.DictReader(open(sys.argv[2], newline="")))
+exec(sys.argv[3])
+PY
+}
+
+@test "published.csv: the header, and the same 11 fields on every row" {
+    run -0 head -n 1 "$PUBLISHED"
+    [ "$output" = "source,year,url,experiment,model,workers,tasks,workload,seconds,machine,note" ]
+    run -0 python3 - "$PUBLISHED" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+bad = [i + 1 for i, r in enumerate(rows) if len(r) != 11]
+assert not bad, "rows without 11 fields: %s" % bad
+assert len(rows) > 40, len(rows)
+PY
+}
+
+@test "published.csv: the original Real Python timings, exactly as published" {
+    published_has 2019 io_download sync 14.289619207382202
+    published_has 2019 io_download threads 3.7238826751708984
+    published_has 2019 io_download async 2.5727896690368652
+    published_has 2019 io_download multiprocessing 5.718175172805786
+    published_has 2019 cpu_sumsq sync 7.834432125091553
+    published_has 2019 cpu_sumsq threads 10.407078266143799
+    published_has 2019 cpu_sumsq multiprocessing 2.5175397396087646
+    published_has 2024 io_download sync 14.289619207382202
+    published_has 2024 io_download threads 3.190047219999542
+    published_has 2024 io_download async 0.49083488899850636
+    published_has 2024 io_download multiprocessing 3.428215079999063
+    published_has 2024 cpu_fib sync 35.358853937003005
+    published_has 2024 cpu_fib threads 39.86391678399741
+    published_has 2024 cpu_fib async 86.50057094899967
+    published_has 2024 cpu_fib multiprocessing 10.020093858998735
+}
+
+@test "published.csv: a sample of the other articles' numbers" {
+    published_has "" io_download sync 40.372735023498535
+    published_has "" io_download threads 10.222740650177002
+    published_has "" cpu_sumsq multiprocessing 5.507646322250366
+    published_has 2022 io_example_org sync 3.88
+    published_has 2022 io_example_org async 0.300
+    published_has 2022 cpu_fib threads 24.2
+    published_has 2022 cpu_fib multiprocessing 3.446
+    published_has 2022 io_api_calls sync 39.480275125
+    published_has 2021 io_cats sync 1.3388052999507636
+    published_has 2021 io_cats async 0.725578784942627
+    published_has 2021 cpu_sha256 multiprocessing 1.9086538000265136
+    # The DEV article: a result, not a timing.
+    run -0 grep -F '[1575, 950, 2200, 325]' "$PUBLISHED"
+    [[ "$output" == *"total 5050"* ]]
+}
+
+@test "published.csv: models, years, counts and seconds are well formed" {
+    run -0 python3 - "$PUBLISHED" <<'PY'
+import csv, re, sys
+for n, r in enumerate(csv.DictReader(open(sys.argv[1], newline="")), 2):
+    assert r["model"] in ("sync", "threads", "multiprocessing", "async", "manager"), (n, r["model"])
+    assert re.fullmatch(r"(19|20)\d\d|", r["year"]), (n, r["year"])
+    assert re.fullmatch(r"[1-9]\d*|", r["workers"]), (n, r["workers"])
+    assert re.fullmatch(r"\d+", r["tasks"]), (n, r["tasks"])
+    assert r["source"] and r["experiment"] and r["workload"] and r["machine"], n
+    if r["seconds"]:
+        assert float(r["seconds"]) > 0, (n, r["seconds"])
+    else:   # no number: the note must say what stands there instead
+        assert "NOT A" in r["note"], (n, r["note"])
+PY
+}
+
+@test "make reproduce (LATENCY_SCALE=0.05 SIZE_SCALE=0.05) finishes and stops its server" {
+    run -0 cat "$OUT/make.status"
+    [ "$output" = 0 ] || { cat "$OUT/make.err"; false; }
+    for file in reproduce-runs.csv reproduce.csv reproduce.md reproduce.png reproduce.svg; do
+        [ -s "$OUT/$file" ]
+    done
+    run -3 "$LAB_TOP/scripts/labserver" status
+}
+
+@test "reproduce.csv: a row per published timing, measured numbers or a reason" {
+    check_tables '
+import re
+num = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?$")
+key = lambda r: (r["year"], r["experiment"], r["published_s"])
+have = {key(r) for r in rows}
+for p in published:
+    # The by-example post printed checkpoints on the way to its total;
+    # the total is the case.
+    if not p["seconds"] or (p["experiment"] == "io_api_calls" and p["tasks"] != "150"):
+        continue
+    assert (p["year"], p["experiment"], p["seconds"]) in have, p
+for r in rows:
+    assert num.match(r["published_speedup"]), r
+    if r["reason"].startswith("no C counterpart"):
+        assert r["measured_s"] == "" and r["runs"] == "0", r
+        continue
+    for field in ("measured_s", "measured_speedup", "ratio", "runs", "workers", "tasks"):
+        assert num.match(r[field]), (field, r)
+    assert float(r["measured_s"]) > 0 and int(r["runs"]) >= 1, r
+assert len(rows) >= 35, len(rows)
+'
+}
+
+@test "reproduce.csv: speedups are per task, against each source's sequential run" {
+    check_tables '
+by = {(r["case"], r["model"], r["variant"]): r for r in rows}
+assert by["rp2019-io", "threads", ""]["published_speedup"] == "3.837", by["rp2019-io", "threads", ""]
+# The talk timed asyncio over 100 downloads and its loop over 1000.
+assert by["talk-cats", "async", ""]["published_speedup"] == "0.1845"
+assert by["talk-cats", "async", ""]["tasks"] == "100"
+assert by["talk-cats", "sync", ""]["tasks"] == "1000"
+assert by["sc2022-cpu", "sync", "one-task"]["published_speedup"] == "0.997"
+for r in rows:
+    if r["model"] == "sync" and r["variant"] == "":
+        assert r["published_speedup"] == "1" and r["measured_speedup"] == "1", r
+# Identical commands run once: the 2019 and 2024 sequential downloads.
+assert by["rp2019-io", "sync", ""]["measured_s"] == by["rp2024-io", "sync", ""]["measured_s"]
+'
+}
+
+@test "each sequential download run waited at least requests x its emulated latency" {
+    check_tables '
+checked = 0
+for r in rows:
+    if r["model"] == "sync" and r["latency_ms"]:
+        wait = int(r["tasks"]) * int(r["latency_ms"]) / 1000
+        assert float(r["measured_s"]) >= wait, (r["case"], r["measured_s"], wait)
+        checked += 1
+assert checked >= 5, checked
+# 14.289619207382202 s / 160 requests = 89 ms, times 0.05
+assert {r["latency_ms"] for r in rows if r["case"] == "rp2019-io"} == {"4"}
+'
+}
+
+@test "the chart is a real PNG and SVG, and the Markdown table has every row" {
+    run -0 od -An -c -N 4 "$OUT/reproduce.png"
+    [[ "$output" == *"211   P   N   G"* ]]
+    run -0 grep -c "<svg" "$OUT/reproduce.svg"
+    rows=$(($(wc -l <"$OUT/reproduce.csv") - 1))
+    run -0 grep -c '^| [a-z0-9]*-[a-z]* |' "$OUT/reproduce.md"
+    [ "$output" -eq "$rows" ]
+}
+
+@test "the project's own results and plots are left alone" {
+    run -0 stat -c '%n %Y %s' "$LAB_TOP"/results/reproduce* "$LAB_TOP"/plots/reproduce.png
+    before=$(cat "$BATS_FILE_TMPDIR/before")
+    [ "$output" = "$before" ] || [ -z "$before" ]
+}
+
+@test "an extra line runs a model again with more options, if the program takes them" {
+    plan=$BATS_TEST_TMPDIR/plan
+    cat >"$plan" <<'PLAN'
+case rp2019-cpu urls=none repeat=1
+rp2019-cpu 2019 cpu_sumsq 7.834432125091553 sync  cpu_sync --workload sumsq --tasks 20 --size 5_000_000
+rp2019-cpu 2019 cpu_sumsq 10.407078266143799 threads  cpu_threads --workload sumsq --tasks 20 --size 5_000_000 --workers 5
+extra threads threads-one cpu_threads --workers 1
+extra threads threads-new cpu_threads --no-such-option
+PLAN
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -0 --separate-stderr "$LAB_TOP/scripts/reproduce" \
+        --plan "$plan" --results-dir "$BATS_TEST_TMPDIR" --plots-dir "$BATS_TEST_TMPDIR"
+    [[ "$stderr" == *"cpu_threads does not take"*"threads-new"* ]]
+    run -0 cut -d, -f1,5,8,10 "$BATS_TEST_TMPDIR/reproduce.csv"
+    [ "${lines[1]}" = "rp2019-cpu,sync,1,20" ]
+    [ "${lines[2]}" = "rp2019-cpu,threads,5,20" ]
+    [ "${lines[3]}" = "rp2019-cpu,threads-one,1,20" ]
+    [ "${#lines[@]}" -eq 4 ]
+}
+
+@test "a plan row that matches no published number is refused before any run" {
+    plan=$BATS_TEST_TMPDIR/plan
+    printf '%s\n' "case x urls=none" "x 2019 cpu_sumsq 7.83 sync cpu_sync --tasks 1" >"$plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"published.csv has 0 rows"*"7.83"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
+}
+
+@test "bad usage exits 2" {
+    run -2 "$LAB_TOP/scripts/reproduce" --no-such-option
+    LATENCY_SCALE=fast run -2 "$LAB_TOP/scripts/reproduce"
+    SIZE_SCALE=0 run -2 "$LAB_TOP/scripts/reproduce"
+    REPEAT=0 run -2 "$LAB_TOP/scripts/reproduce"
+}
+
+@test "--only re-runs one case and reports the others from the runs already made" {
+    before=$(wc -l <"$OUT/reproduce-runs.csv")
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 REPEAT=1 LAB_BIN=$LAB_BIN run -0 "$LAB_TOP/scripts/reproduce" \
+        --only talk-cpu --results-dir "$OUT" --plots-dir "$OUT"
+    # talk-cpu: sync, threads, multiprocessing, one run each, added.
+    [ "$(wc -l <"$OUT/reproduce-runs.csv")" -eq $((before + 3)) ]
+    run -0 grep -c ',talk-cpu/' "$OUT/reproduce-runs.csv"
+    [ "$output" -eq 6 ]
+    check_tables 'assert len(rows) >= 35 and all(r["runs"] == "1" or r["measured_s"] == "" for r in rows), rows'
+    # Reporting the same runs under other settings is refused.
+    SIZE_SCALE=0.5 run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" --report-only \
+        --results-dir "$OUT" --plots-dir "$OUT"
+    [[ "$stderr" == *"give the LATENCY_SCALE and SIZE_SCALE of the run"* ]]
+}
