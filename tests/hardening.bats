@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# Hostile input for every program, and the checks around the code itself:
+# shellcheck, memcheck, the fuzzer's corpus.
+
+load helpers
+
+IO_LESSONS=(io_sync io_threads io_multiprocessing io_async io_convoy)
+CPU_LESSONS=(cpu_sync cpu_threads cpu_multiprocessing)
+ALL_LESSONS=("${IO_LESSONS[@]}" "${CPU_LESSONS[@]}" sum_chunks_manager)
+
+# Numbers no option may take: signs, junk, exponents, overflow, bad separators.
+BAD_NUMBERS=(-1 10x 1e9 99999999999999999999 "" _5 5_ 5__0 " 5" 0x10 1.5 +3)
+
+# Run a program expecting exit 2 with exactly one line on stderr, no stdout.
+refused() {
+    run -2 --separate-stderr "$@"
+    if [ "${#stderr_lines[@]}" -ne 1 ] || [ -n "$output" ]; then
+        echo "not one clean line for: $*" >&2
+        printf 'stderr: %s\n' "${stderr_lines[@]}" >&2
+        return 1
+    fi
+}
+
+@test "every program prints its usage with --help and exits 0" {
+    for lesson in "${ALL_LESSONS[@]}"; do
+        run -0 --separate-stderr "$LAB_BIN/$lesson" --help
+        [[ "$output" == *"Usage: $lesson"* ]]
+    done
+}
+
+@test "I/O lessons refuse every bad number, URL and argument with exit 2" {
+    export LAB_URL=http://127.0.0.1:9/
+    for lesson in "${IO_LESSONS[@]}"; do
+        for n in "${BAD_NUMBERS[@]}"; do
+            refused "$LAB_BIN/$lesson" --requests "$n"
+            refused "$LAB_BIN/$lesson" --timeout-ms "$n"
+            refused "$LAB_BIN/$lesson" --retries "$n"
+        done
+        refused "$LAB_BIN/$lesson" --requests 0
+        refused "$LAB_BIN/$lesson" --timeout-ms 0
+        refused "$LAB_BIN/$lesson" --workers 0
+        refused "$LAB_BIN/$lesson" --workers 1000000
+        for url in "" "ftp://x/" "http://" "https:///x" "example.org" "http://a b/"; do
+            refused "$LAB_BIN/$lesson" --url "$url"
+        done
+        refused "$LAB_BIN/$lesson" --bogus
+        refused "$LAB_BIN/$lesson" stray
+        refused "$LAB_BIN/$lesson" --requests
+        refused env -u LAB_URL "$LAB_BIN/$lesson"
+    done
+}
+
+@test "CPU lessons refuse every bad number and workload with exit 2" {
+    for lesson in "${CPU_LESSONS[@]}"; do
+        for n in "${BAD_NUMBERS[@]}"; do
+            refused "$LAB_BIN/$lesson" --tasks "$n"
+            refused "$LAB_BIN/$lesson" --size "$n"
+            refused "$LAB_BIN/$lesson" --workers "$n"
+        done
+        refused "$LAB_BIN/$lesson" --tasks 0
+        refused "$LAB_BIN/$lesson" --size 0
+        refused "$LAB_BIN/$lesson" --workers 0
+        refused "$LAB_BIN/$lesson" --workers 1000000
+        refused "$LAB_BIN/$lesson" --workload nope
+        refused "$LAB_BIN/$lesson" --workload ""
+        refused "$LAB_BIN/$lesson" --workload prime --size 60 --tasks 20
+        refused "$LAB_BIN/$lesson" --bogus
+        refused "$LAB_BIN/$lesson" stray
+    done
+}
+
+@test "the manager lesson refuses bad numbers and impossible splits with exit 2" {
+    for n in "${BAD_NUMBERS[@]}"; do
+        refused "$LAB_BIN/sum_chunks_manager" --numbers "$n"
+        refused "$LAB_BIN/sum_chunks_manager" --chunks "$n"
+        refused "$LAB_BIN/sum_chunks_manager" --ops "$n"
+    done
+    refused "$LAB_BIN/sum_chunks_manager" --numbers 0
+    refused "$LAB_BIN/sum_chunks_manager" --chunks 0
+    refused "$LAB_BIN/sum_chunks_manager" --numbers 3 --chunks 4
+    refused "$LAB_BIN/sum_chunks_manager" --numbers 1000000000001
+    refused "$LAB_BIN/sum_chunks_manager" --shared-memory=yes
+    refused "$LAB_BIN/sum_chunks_manager" stray
+}
+
+@test "the scripts are shellcheck-clean and use no fixed temporary paths" {
+    local scripts=("$LAB_TOP/.ci/run" "$LAB_TOP/tests/helpers.bash") f
+    for f in "$LAB_TOP"/scripts/*; do      # the plan files there are data
+        head -1 "$f" | grep -q '^#!.*sh' && scripts+=("$f")
+    done
+    [ "${#scripts[@]}" -ge 10 ]
+    run -0 shellcheck -x "${scripts[@]}"
+    # A path that starts at /tmp (not one under a folder of ours, like $dir/tmp).
+    run -1 grep -nE "(^|[[:space:]\"'=(])/tmp/" "${scripts[@]}"
+}
+
+@test "the fuzzer's corpus, every case it ever found included, replays clean" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "the fuzzer has its own sanitizers"
+    command -v clang >/dev/null || skip "clang is needed for libFuzzer"
+    run -0 make -s -C "$LAB_TOP" build/fuzz/fuzz_lab
+    run -0 "$LAB_TOP/build/fuzz/fuzz_lab" -close_fd_mask=3 "$LAB_TOP"/tests/fuzz/corpus/*
+}
+
+@test "a bounded fuzzing run of lab.c's parsers finds nothing" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "the fuzzer has its own sanitizers"
+    command -v clang >/dev/null || skip "clang is needed for libFuzzer"
+    run -0 make -s -C "$LAB_TOP" fuzz FUZZ_SECONDS="${LAB_FUZZ_SECONDS:-20}"
+}
+
+@test "memcheck: every lesson at a small size has no memory errors and no leaks" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "valgrind cannot run sanitized programs"
+    run -0 env LAB_BIN="$LAB_BIN" "$LAB_TOP/scripts/memcheck"
+    [ "$(grep -c ': clean$' <<<"$output")" -ge 16 ]
+}
+
+@test "memcheck fails on a program that leaks" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "valgrind cannot run sanitized programs"
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    printf '#include <stdlib.h>\nint main(void) { volatile char *p = malloc(64); p[0] = 1; p = 0; return 0; }\n' \
+        >"$BATS_TEST_TMPDIR/leak.c"
+    cc -g -o "$BATS_TEST_TMPDIR/bin/io_sync" "$BATS_TEST_TMPDIR/leak.c"
+    run -1 env LAB_BIN="$BATS_TEST_TMPDIR/bin" "$LAB_TOP/scripts/memcheck" io_sync
+    [[ "$output" == *"definitely lost"* ]]
+}
