@@ -209,7 +209,7 @@ quick_repeat() {
 }
 
 @test "the charts are PNGs of the expected size, with SVGs beside them" {
-    for chart in io_models:1000x600 io_workers:1000x600 cpu_speedup:1200x700 manager:1000x600; do
+    for chart in io_models:1000x600 io_workers:1000x600 cpu_speedup:1200x700 manager:1000x600 gil:1000x600; do
         png=$LAB_COPY/plots/${chart%%:*}.png
         is_png "$png"
         [ "$(png_size "$png")" = "${chart#*:}" ]
