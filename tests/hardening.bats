@@ -39,7 +39,7 @@ refused() {
         refused "$LAB_BIN/$lesson" --requests 0
         refused "$LAB_BIN/$lesson" --timeout-ms 0
         refused "$LAB_BIN/$lesson" --workers 0
-        refused "$LAB_BIN/$lesson" --workers 1000000
+        refused "$LAB_BIN/$lesson" --workers 1000000 --requests 1000000
         for url in "" "ftp://x/" "http://" "https:///x" "example.org" "http://a b/"; do
             refused "$LAB_BIN/$lesson" --url "$url"
         done
@@ -121,4 +121,17 @@ refused() {
     cc -g -o "$BATS_TEST_TMPDIR/bin/io_sync" "$BATS_TEST_TMPDIR/leak.c"
     run -1 env LAB_BIN="$BATS_TEST_TMPDIR/bin" "$LAB_TOP/scripts/memcheck" io_sync
     [[ "$output" == *"definitely lost"* ]]
+}
+
+@test "limits that cannot work are refused up front: more workers than open files allow" {
+    export LAB_URL=http://127.0.0.1:9/
+    for cmd in "io_threads --workers 200 --requests 400" \
+               "io_multiprocessing --workers 200 --requests 400" \
+               "io_async --workers 200 --requests 400" \
+               "cpu_multiprocessing --workers 200 --tasks 300" \
+               "sum_chunks_manager --chunks 200 --numbers 1000"; do
+        run -2 --separate-stderr bash -c "ulimit -n 64 && ulimit -Hn 64 && exec $LAB_BIN/$cmd"
+        [ "${#stderr_lines[@]}" = 1 ]
+        [[ "$stderr" == *"open files"* ]]
+    done
 }
