@@ -9,20 +9,23 @@
  * Without --gil the two phases take the same time per request (there are
  * two cores). With --gil each answer, once in, waits for the CPU thread to
  * notice a drop request, which it is only sent after a whole switch
- * interval: every request pays up to --switch-interval-us extra. A fast
- * server makes it plain: 0.1 ms requests become 5 ms requests.
+ * interval: every request pays about --switch-interval-us extra. A fast
+ * server makes it plain: 1 ms requests become 6 ms requests. (The wait must
+ * be real, as network waits are, for the CPU thread to take the lock
+ * meanwhile: against a 0.05 ms answer it often has not woken up yet.)
  *
  * Usage: io_convoy [--url URL]... [--requests N] [--gil] [--switch-interval-us US]
  *   scripts/labserver start
- *   bin/io_convoy --url "$(scripts/labserver url)/delay?bytes=100" --requests 200 --gil
+ *   bin/io_convoy --url "$(scripts/labserver url)/delay?s=0.001&bytes=100" --requests 200 --gil
  *
- * Expect: alone_ms near 0.1 and beside_cpu_ms near 5 (the switch interval):
+ * Expect: alone_ms near 1.1 and beside_cpu_ms near 6 (1 ms + the interval):
  *   experiment=io_convoy requests=200 workers=1 gil=1 switch_interval_us=5000
- *   seconds=1.0... bytes=40000 errors=0 done=400 alone_ms=0.09 beside_cpu_ms=5.1
+ *   seconds=1.5... bytes=40000 errors=0 done=400 alone_ms=1.16 beside_cpu_ms=6.6
  *
  * See also: gil.c (how the lock works), cpu_threads.c --gil, io_threads.c.
  */
 #include <curl/curl.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -39,7 +42,7 @@ enum { IO_THREAD = 1, CPU_THREAD = 2 };     /* names for the GIL's holder */
 struct lab_state {
     struct lab_io opt;
     struct gil gil;
-    atomic_bool cpu_stop;
+    atomic_bool cpu_running, cpu_stop;
     long long bytes, failed, done;
 };
 
@@ -62,6 +65,7 @@ static void *cpu_main(void *arg)
     struct lab_state *s = arg;
     unsigned long sum = 0;
     take(s, CPU_THREAD);
+    atomic_store(&s->cpu_running, true);
     for (unsigned long i = 0; !atomic_load(&s->cpu_stop); i++) {
         sum += i * i;
         __asm__ volatile("" : "+r"(sum));   /* keep the work: no shortcut */
@@ -109,6 +113,10 @@ int main(int argc, char **argv)
     double alone_ms = timed_downloads(&s, &f);
     pthread_t cpu;
     lab_check("pthread_create", pthread_create(&cpu, NULL, cpu_main, &s));
+    /* Time the second phase only once the CPU thread computes (and, with
+     * --gil, holds the lock): on a busy machine it may start late. */
+    while (!atomic_load(&s.cpu_running))
+        sched_yield();
     double beside_ms = timed_downloads(&s, &f);
     atomic_store(&s.cpu_stop, true);
     lab_check("pthread_join", pthread_join(cpu, NULL));

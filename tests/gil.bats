@@ -7,7 +7,8 @@ setup_file() { lab_server_start; }
 teardown_file() { lab_server_stop; }
 
 @test "io_convoy: with the GIL, each answer waits about one switch interval" {
-    run -0 --separate-stderr "$LAB_BIN/io_convoy" --url "$LAB_BASE/delay?bytes=10" \
+    # A real 5 ms wait per request, during which the CPU thread takes the lock.
+    run -0 --separate-stderr "$LAB_BIN/io_convoy" --url "$LAB_BASE/delay?s=0.005&bytes=10" \
         --requests 20 --gil --switch-interval-us 20000
     [ "$(record gil)" = 1 ]
     [ "$(record bytes)" = 400 ]
@@ -17,7 +18,7 @@ teardown_file() { lab_server_stop; }
 }
 
 @test "io_convoy: without the GIL the CPU thread does not slow the I/O thread" {
-    run -0 --separate-stderr "$LAB_BIN/io_convoy" --url "$LAB_BASE/delay?bytes=10" \
+    run -0 --separate-stderr "$LAB_BIN/io_convoy" --url "$LAB_BASE/delay?s=0.005&bytes=10" \
         --requests 20 --switch-interval-us 20000
     [ "$(record gil)" = 0 ]
     awk -v ms="$(record beside_cpu_ms)" 'BEGIN { exit !(ms < 15) }'
