@@ -172,6 +172,15 @@ static void check_url(const char *url)
         lab_usage_error("'%s' is not an http:// or https:// URL", url);
 }
 
+/* The last two entries of a threaded lesson's table. Without
+ * LAB_ACCEPT_GIL the name is NULL, which ends the table there. */
+#define GIL_OPTIONS(o, flags)                                               \
+    { ((flags) & LAB_ACCEPT_GIL) ? "gil" : NULL, LAB_FLAG, NULL,            \
+      "hold an emulated global interpreter lock", .flag = &(o)->gil },      \
+    { "switch-interval-us", LAB_NUMBER, "US",                               \
+      "the lock's switch interval (default 5000)",                          \
+      .number = &(o)->switch_interval_us, .min = 1, .max = 10000000 }
+
 void lab_io_options(int argc, char **argv, const char *summary,
                     struct lab_io *o, long long max_workers, unsigned flags)
 {
@@ -195,14 +204,10 @@ void lab_io_options(int argc, char **argv, const char *summary,
           "when stderr is a terminal)", .flag = &o->progress },
         { "no-progress", LAB_FLAG, NULL, "never draw the progress bar",
           .flag = &o->no_progress },
-        { (flags & LAB_ACCEPT_GIL) ? "gil" : NULL, LAB_FLAG, NULL,
-          "hold an emulated global interpreter lock", .flag = &o->gil },
-        { "switch-interval-us", LAB_NUMBER,
-          "US", "the lock's switch interval (default 5000)",
-          .number = &o->switch_interval_us, .min = 1, .max = 10000000 },
+        GIL_OPTIONS(o, flags),
         { 0 }
     };
-    lab_parse(argc, argv, summary, opts);  /* without the GIL flag the table ends at "gil" */
+    lab_parse(argc, argv, summary, opts);
 
     if (o->n_urls == 0) {
         const char *env = getenv("LAB_URL");
@@ -234,11 +239,7 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
           .max = 4000000000000LL },
         { "workers", LAB_NUMBER, "W", "threads or processes (default: the "
           "online CPUs)", .number = &o->workers, .min = 1, .max = 4096 },
-        { (flags & LAB_ACCEPT_GIL) ? "gil" : NULL, LAB_FLAG, NULL,
-          "hold an emulated global interpreter lock", .flag = &o->gil },
-        { "switch-interval-us", LAB_NUMBER,
-          "US", "the lock's switch interval (default 5000)",
-          .number = &o->switch_interval_us, .min = 1, .max = 10000000 },
+        GIL_OPTIONS(o, flags),
         { 0 }
     };
     lab_parse(argc, argv, summary, opts);
