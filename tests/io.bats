@@ -79,8 +79,8 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
     expect io_threads workers 3     # never more workers than requests
 }
 
-@test "a 404, a refused connection and a dropped one are errors: exit 1, record printed" {
-    for url in "$LAB_BASE/status/404" "$DEAD_URL" "$LAB_BASE/drop"; do
+@test "a 404, a 503, a refused connection and a dropped one are errors: exit 1, record printed" {
+    for url in "$LAB_BASE/status/404" "$LAB_BASE/status/503" "$DEAD_URL" "$LAB_BASE/drop"; do
         for lesson in "${IO_LESSONS[@]}"; do
             lesson_exits 1 "$lesson" --url "$url" --requests 6 --workers 1
             expect "$lesson" errors 6
@@ -98,6 +98,30 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
         [ $((SECONDS - start)) -lt 4 ]      # 0.8 s at worst; 5 s per request if ignored
         expect "$lesson" errors 4
         [[ "$stderr" == *"timed out"* ]]
+    done
+}
+
+@test "the lab server stopped mid-run: every request done or failed, exit 1, promptly" {
+    for lesson in "${IO_LESSONS[@]}"; do
+        LAB_SERVER_DIR="$BATS_TEST_TMPDIR/$lesson" run -0 "$LAB_TOP/scripts/labserver" start
+        base=$output
+        start=$SECONDS
+        workers=3
+        [ "$lesson" != io_sync ] || workers=1
+        "$LAB_BIN/$lesson" --url "$base/delay?s=0.2&bytes=10" --requests 30 --workers "$workers" \
+            --timeout-ms 5000 >"$BATS_TEST_TMPDIR/out" 2>/dev/null 3>&- &
+        pid=$!
+        sleep 0.7
+        LAB_SERVER_DIR="$BATS_TEST_TMPDIR/$lesson" run -0 "$LAB_TOP/scripts/labserver" stop
+        status=0
+        wait "$pid" || status=$?
+        [ "$status" = 1 ]
+        [ $((SECONDS - start)) -lt 15 ]     # nothing waits out the 5 s timeouts one by one
+        output=$(cat "$BATS_TEST_TMPDIR/out")
+        expect "$lesson" "done" 30          # every request counted ...
+        [ "$(record errors)" -ge 1 ]        # ... and the ones after the stop failed
+        [ "$(record bytes)" -eq $(( (30 - $(record errors)) * 10 )) ]
+        [ -z "$(descendants "$pid")" ]
     done
 }
 
