@@ -77,6 +77,21 @@ plots: $(if $(filter all,$(MAKECMDGOALS)),all)
 reproduce: build
 	LAB_BIN=$(abspath $(BIN)) scripts/reproduce
 
+# How close each lesson comes to this machine's limits, every measurement
+# side by side in one run (scripts/bench): results/bench.csv, a table, and
+# plots/bench.png. BENCH_REPEAT=R rounds (default 5); BENCH_QUICK=1 tiny
+# sizes, to check the bench itself. Its reference programs build into
+# build/bench/.
+BENCH_TOOLS := build/bench/sha256_loop build/bench/spawn_loop build/bench/raw_burst
+build/bench/sha256_loop: bench/sha256_loop.c
+	mkdir -p $(@D)
+	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< $(CRYPTO_LIBS) -o $@
+build/bench/%: bench/%.c
+	mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< -o $@
+bench: build $(BENCH_TOOLS)
+	LAB_BIN=$(abspath $(BIN)) LAB_BENCH_TOOLS=$(abspath build/bench) scripts/bench
+
 # ---- Testing ---------------------------------------------------------------
 # The bats suite, against the programs in $(BIN).
 test check: build
@@ -126,6 +141,7 @@ help:
 	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full)"
 	@echo "  make plots       redraw the charts from results/*.csv without running anything"
 	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
+	@echo "  make bench       how close each lesson comes to the machine's limits: results/bench.csv, plots/bench.png (BENCH_REPEAT=5, BENCH_QUICK=1)"
 	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root)"
 	@echo "  make sanitize    the suite against ASan+UBSan builds, then TSan builds"
 	@echo "  make valgrind    every lesson at a small size under memcheck: no errors, no leaks"

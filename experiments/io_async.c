@@ -13,7 +13,7 @@
  * latency with all in flight, until something else runs out: open files
  * (a socket per transfer: the soft limit is raised, or W refused), the
  * server, or the loop's one CPU. time(1) shows one thread, few context
- * switches, and about 16 kB per transfer (io_threads: twice that).
+ * switches, and about 17 kB per transfer (io_threads: near 3x that).
  *
  * Usage: io_async [--url URL]... [--requests N] [--workers W] [--timeout-ms MS]
  *   scripts/labserver start

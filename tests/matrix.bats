@@ -25,27 +25,7 @@ csv_field_counts() {
 }
 
 # The value in column NAME of data row ROW (1 = the first after the header).
-csv_get() {
-    awk -v want="$2" -v row="$3" '
-    function split_csv(line, f,    n, i, c, field, quoted) {
-        n = 0; field = ""; quoted = 0
-        for (i = 1; i <= length(line); i++) {
-            c = substr(line, i, 1)
-            if (quoted) {
-                if (c != "\"") field = field c
-                else if (substr(line, i + 1, 1) == "\"") { field = field c; i++ }
-                else quoted = 0
-            } else if (c == "\"") quoted = 1
-            else if (c == ",") { f[++n] = field; field = "" }
-            else field = field c
-        }
-        f[++n] = field
-        return n
-    }
-    NR == 1 { for (i = 1; i <= split_csv($0, h); i++) if (h[i] == want) col = i; next }
-    NR == row + 1 { split_csv($0, f); print f[col]; exit }
-    ' "$1"
-}
+csv_get() { csv_column "$1" "$2" "$3"; }
 
 # Every line has as many fields as the header: no torn row anywhere.
 rows_are_whole() {

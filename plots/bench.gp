@@ -1,0 +1,55 @@
+# bench.gp - every target of `make bench` as one horizontal bar: how far the
+# measurement is from its target (measured / target, turned so that more is
+# better), with the rounds' spread (min to max) as a whisker. Right of the
+# line at 1 the target is met. Log x: twice too slow and twice as fast as
+# needed sit equally far from the line. scripts/bench sets the variables:
+#   data     a tab-separated file, in the table's order: name score
+#            score_min score_max verdict (pass|miss) text (the median and
+#            the target, printed right of the plot), and a line
+#            "SECTION NaN NaN NaN head" before each group
+#   machine  the subtitle; out  the file name without .png/.svg
+set datafile separator tab
+stats data using 0 nooutput
+rows = STATS_records
+stats data using 2 nooutput
+lo = STATS_min < 0.5 ? STATS_min / 1.3 : 0.4
+hi = STATS_max > 2.5 ? STATS_max * 1.3 : 3
+stats data using 3 nooutput
+lo = STATS_min > 0 && STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
+stats data using 4 nooutput
+hi = STATS_max * 1.15 > hi ? STATS_max * 1.15 : hi
+
+color_of(v) = v eq "pass" ? 0x59a14f : 0xe15759
+is_head(v) = v eq "head"
+half = 0.36
+
+set logscale x 2
+set xrange [lo:hi]
+set yrange [rows - 0.5:-0.5]
+set xtics nomirror format "%g"
+set ytics nomirror scale 0 font ",10" noenhanced
+set grid xtics lc rgb "#e0e0e0"
+set xlabel "measured / target, turned so that more is better (log scale); right of 1: target met"
+set arrow 1 from 1, graph 0 to 1, graph 1 nohead lw 2 lc rgb "#333333" front
+set key at screen 0.99, screen 0.99 right top box opaque
+set label 2 "make bench: each lesson against the limit this machine sets for it" \
+    at screen 0.5, screen 1 center offset 0, -1.2 font ",14" front
+set label 1 machine at screen 0.5, screen 1 center offset 0, -2.6 font ",10" front noenhanced
+set tmargin 5
+set lmargin 46
+set rmargin 26
+set style fill solid 0.85 noborder
+
+height = 170 + 24 * rows
+do for [fmt in "png svg"] {
+    if (fmt eq "png") { set terminal pngcairo size 1250, height font "sans,11" enhanced }
+    else { set terminal svg size 1250, height font "sans,11" enhanced }
+    set output out . "." . fmt
+    plot data using (sqrt($2 * lo)):0:(lo):2:($0 - half):($0 + half):(color_of(strcol(5))):ytic(is_head(strcol(5)) ? "" : strcol(1)) \
+             with boxxyerror lc rgb variable notitle, \
+         data using 2:0:3:4 with xerrorbars pt -1 lw 1.2 lc rgb "#333333" notitle, \
+         data using (hi):0:6 with labels left offset 1, 0 font ",9" noenhanced notitle, \
+         data using (lo):0:(is_head(strcol(5)) ? strcol(1) : "") with labels left offset 0.5, 0 font ",10:Bold" noenhanced notitle, \
+         NaN with boxes lc rgb 0x59a14f title "target met", \
+         NaN with boxes lc rgb 0xe15759 title "missed"
+}

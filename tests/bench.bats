@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# make bench: runs every measurement, writes a row with numbers and a verdict
+# for each, draws the chart, and its reference programs compute what the
+# lessons compute. Behaviour only: the speeds themselves are the bench's
+# business, not the suite's (this machine is shared and busy).
+
+load helpers
+
+# One quick round of the whole bench, into folders of this file's own; the
+# tests below read what it left.
+setup_file() {
+    export BENCH_TOOLS_DIR="$LAB_TOP/build/bench"
+    make -s -C "$LAB_TOP" build/bench/sha256_loop build/bench/spawn_loop build/bench/raw_burst >/dev/null 3>&-
+    export BENCH_OUT="$BATS_FILE_TMPDIR/out"
+    export LAB_SERVER_DIR="$BATS_FILE_TMPDIR/labserver"
+    local status=0
+    LAB_RESULTS_DIR="$BENCH_OUT/results" LAB_PLOTS_DIR="$BENCH_OUT/plots" \
+        LAB_BENCH_TOOLS="$BENCH_TOOLS_DIR" BENCH_QUICK=1 BENCH_REPEAT=1 \
+        "$LAB_TOP/scripts/bench" >"$BENCH_OUT.stdout" 2>"$BENCH_OUT.stderr" 3>&- </dev/null || status=$?
+    echo "$status" >"$BENCH_OUT.status"
+}
+
+# Column $1 (by header name) of every data row of bench.csv, one a line.
+column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
+
+@test "a quick bench run succeeds and stops the server it started" {
+    [ "$(cat "$BENCH_OUT.status")" = 0 ] || { cat "$BENCH_OUT.stderr"; false; }
+    run -3 "$LAB_TOP/scripts/labserver" status
+    [ -s "$BENCH_OUT/results/bench-runs.csv" ]
+}
+
+@test "bench.csv has one row per measurement, each with numbers and a verdict" {
+    rows=$(($(wc -l <"$BENCH_OUT/results/bench.csv") - 1))
+    # Every row the table defines: I/O 8, scale 6, CPU 6 + 3, manager 3,
+    # memory 8, start-up 3.
+    [ "$rows" -eq 37 ]
+    run -0 column verdict
+    [ "$(grep -cvxE 'pass|miss|info|skip' <<<"$output")" -eq 0 ]
+    # Every row but a skipped one has a numeric median, min <= median <= max.
+    paste <(column median) <(column min) <(column max) <(column verdict) |
+        while IFS=$'\t' read -r median min max verdict; do
+            [ "$verdict" != skip ] || continue
+            [[ "$median" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || { echo "median '$median'"; false; }
+            awk -v a="$min" -v b="$median" -v c="$max" 'BEGIN { exit !(a <= b && b <= c) }'
+        done
+    # A target row has a target and a direction; an information row has neither.
+    paste <(column target) <(column better) <(column verdict) |
+        while IFS=$'\t' read -r target better verdict; do
+            case "$verdict" in
+                pass|miss) [[ "$target" =~ ^[0-9.]+$ && "$better" =~ ^(\>=|\<=)$ ]] ;;
+                info) [ -z "$target" ] ;;
+            esac
+        done
+}
+
+@test "bench.csv names the machine on every row" {
+    run -0 column cpus
+    [ "$(sort -u <<<"$output")" = "$(getconf _NPROCESSORS_ONLN)" ]
+    run -0 column libcurl
+    [ "$(sort -u <<<"$output")" = "$(pkg-config --modversion libcurl)" ]
+    run -0 column kernel
+    [ "$(sort -u <<<"$output")" = "$(uname -sr)" ]
+    grep -q "^Machine: .* CPUs, .*libcurl .*OpenSSL" "$BENCH_OUT.stdout"
+}
+
+@test "the table prints every measurement with its verdict, and the chart is a real PNG" {
+    for name in "io_sync 8 requests" "io_async steady state" "cpu_threads sha256" \
+        "sum_chunks_manager, a round trip per set" "scripts/run around cpu_sync"; do
+        grep -qF "$name" "$BENCH_OUT.stdout"
+    done
+    grep -qE '^[0-9]+ of [0-9]+ targets met' "$BENCH_OUT.stdout"
+    [ "$(head -c 8 "$BENCH_OUT/plots/bench.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+    grep -q "<svg" "$BENCH_OUT/plots/bench.svg"
+}
+
+@test "the bare sha256 loop computes the chain that cpu_sync computes" {
+    for rounds in 1 1000; do
+        run -0 "$BENCH_TOOLS_DIR/sha256_loop" "$rounds"
+        loop=$(record result)
+        run -0 "$LAB_BIN/cpu_sync" --workload sha256 --tasks 1 --size "$rounds"
+        [ "$(record result)" = "$loop" ]
+    done
+    # One SHA-256 of 32 zero bytes.
+    run -0 "$BENCH_TOOLS_DIR/sha256_loop" 1 0
+    [ "$(record result)" = 66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925 ]
+    run -2 "$BENCH_TOOLS_DIR/sha256_loop" 12x
+}
+
+@test "spawn_loop times a command and stops at the first failure" {
+    run -0 "$BENCH_TOOLS_DIR/spawn_loop" 3 true
+    [ "$(record runs)" = 3 ]
+    [[ "$(record ms_per_run)" =~ ^[0-9]+\.[0-9]+$ ]]
+    run -1 "$BENCH_TOOLS_DIR/spawn_loop" 3 false
+    run -2 "$BENCH_TOOLS_DIR/spawn_loop" 0 true
+}
+
+@test "raw_burst sends a burst at once and counts what is not a 200 as an error" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/labserver"
+    base=$("$LAB_TOP/scripts/labserver" start 3>&-)
+    run -0 "$BENCH_TOOLS_DIR/raw_burst" "$base/delay?s=0.2&bytes=17" 50
+    [ "$(record errors)" = 0 ]
+    # All at once: one latency, not fifty (3x slack for a busy machine).
+    awk -v s="$(record seconds)" 'BEGIN { exit !(s >= 0.2 && s < 0.6) }'
+    run -1 "$BENCH_TOOLS_DIR/raw_burst" "$base/status/503" 3
+    [ "$(record errors)" = 3 ]
+    run -2 "$BENCH_TOOLS_DIR/raw_burst" "http://localhost:1/" 1
+}
+
+teardown() {
+    [ ! -d "$BATS_TEST_TMPDIR/labserver" ] ||
+        LAB_SERVER_DIR="$BATS_TEST_TMPDIR/labserver" "$LAB_TOP/scripts/labserver" stop 3>&-
+}
+
+@test "the Python manager reference prints its sets per second" {
+    command -v python3 >/dev/null || skip "python3 is not installed"
+    run -0 python3 "$LAB_TOP/bench/python_manager.py" 2 50
+    [ "$(record chunks)" = 2 ]
+    [ "$(record failed)" = 0 ]
+    [[ "$(record ops_per_s)" =~ ^[0-9]+$ ]]
+    run -2 python3 "$LAB_TOP/bench/python_manager.py" 0
+}
+
+@test "bad usage exits 2 before running anything" {
+    run -2 "$LAB_TOP/scripts/bench" --repeat 0
+    run -2 env BENCH_QUICK=yes "$LAB_TOP/scripts/bench"
+    run -2 "$LAB_TOP/scripts/bench" --bogus
+    run -0 "$LAB_TOP/scripts/bench" --list
+    [[ "$output" == *"io_async_steady io_async"* ]]
+}
