@@ -21,8 +21,8 @@ set xtics nomirror scale 0 font ",10"
 set ytics nomirror
 set grid ytics lc rgb "#dddddd"
 set ylabel "time for all requests (seconds, log scale)"
-set xlabel "model (each at the worker count where it was fastest)" offset 0, -1
-set bmargin 6
+set xlabel "model (each at the worker count where it was fastest)" offset 0, -2
+set bmargin 7
 set tmargin 5
 set key top right box opaque
 set title sprintf("%d downloads, each answered after %g ms: the fastest run of each model", requests, latency_ms) font ",14"
