@@ -61,7 +61,7 @@ child_with_sockets() {
     run -0 --separate-stderr "$LESSON"
     [ "$(parts)" = "$(printf 'part-0 325\npart-1 950\npart-2 1575\npart-3 2200')" ]
     [[ "$output" == *$'\ntotal 5050\n'* ]]
-    record_has_keys experiment numbers chunks mode ops seconds total ops_per_s failed
+    record_has_keys experiment numbers chunks mode ops spin_us seconds total ops_per_s failed
     [ "$(record experiment)" = sum_chunks_manager ]
     [ "$(record numbers)" = 100 ]
     [ "$(record chunks)" = 4 ]
@@ -104,6 +104,20 @@ child_with_sockets() {
     done
 }
 
+@test "--spin: sleeping at once, or looking first, gives the same parts and total" {
+    run -0 --separate-stderr "$LESSON"
+    [ "$(record spin_us)" = 50 ]
+    want_parts=$(parts)
+    for spin in 0 1 50 1_000_000; do
+        run -0 --separate-stderr "$LESSON" --spin "$spin" --ops 300
+        [ "$(parts)" = "$want_parts" ]
+        [ "$(record total)" = 5050 ]
+        [ "$(record spin_us)" = "${spin//_/}" ]
+        [ "$(record failed)" = 0 ]
+        [ -z "$stderr" ]
+    done
+}
+
 @test "--ops 1000 reports a positive ops_per_s in both modes" {
     for mode in "" --shared-memory; do
         run -0 --separate-stderr "$LESSON" --chunks 2 --ops 1000 $mode
@@ -119,7 +133,7 @@ child_with_sockets() {
 @test "bad options: exit 2, one line on stderr, nothing on stdout" {
     for args in "--chunks 0" "--numbers 0" "--numbers 3 --chunks 4" "--numbers 10x" \
                 "--chunks 1025 --numbers 2000" "--numbers 1_000_000_000_001" "--ops -1" "--bogus" \
-                "stray" "--chunks"; do
+                "stray" "--chunks" "--spin -1" "--spin 1_000_001" "--spin 5us"; do
         # shellcheck disable=SC2086
         run -2 --separate-stderr "$LESSON" $args
         [ "${#stderr_lines[@]}" = 1 ] || { echo "[$args]: $stderr" >&2; false; }
