@@ -26,9 +26,14 @@ static int stop_requested(void *userp, curl_off_t dltotal, curl_off_t dlnow,
     return lab_stop_signal != 0;
 }
 
-#define SET(opt, val) do { CURLcode rc_ = curl_easy_setopt(f->easy, opt, val); \
-    if (rc_ != CURLE_OK) lab_die("curl_easy_setopt(%s): %s", #opt, \
-                                 curl_easy_strerror(rc_)); } while (0)
+#define SET(opt, val) FETCH_SET(f->easy, opt, val)
+
+void fetch_global_init(void)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        lab_die("curl_global_init: %s", curl_easy_strerror(rc));
+}
 
 void fetch_init(struct fetch *f, const struct lab_io *o)
 {

@@ -23,7 +23,16 @@ struct fetch {
     char error[CURL_ERROR_SIZE];
 };
 
-/* Make the easy handle with the lab's options. Call curl_global_init first. */
+/* curl_easy_setopt, or die saying which option failed. */
+#define FETCH_SET(easy, opt, val) do { CURLcode rc_ = curl_easy_setopt(easy, opt, val); \
+    if (rc_ != CURLE_OK) lab_die("curl_easy_setopt(%s): %s", #opt, \
+                                 curl_easy_strerror(rc_)); } while (0)
+
+/* curl_global_init, or die. Once, before any thread or fork: it is not
+ * thread-safe, and a child inherits what it set up. */
+void fetch_global_init(void);
+
+/* Make the easy handle with the lab's options. Call fetch_global_init first. */
 void fetch_init(struct fetch *f, const struct lab_io *o);
 void fetch_cleanup(struct fetch *f);
 

@@ -102,9 +102,7 @@ int main(int argc, char **argv)
     static struct lab_state s = { .opt.workers = 1 };
     lab_io_options(argc, argv, summary, &s.opt, 1, LAB_ACCEPT_GIL);
     lab_catch_signals();
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK)
-        lab_die("curl_global_init: %s", curl_easy_strerror(rc));
+    fetch_global_init();
     gil_init(&s.gil, s.opt.switch_interval_us);
     struct fetch f;
     fetch_init(&f, &s.opt);

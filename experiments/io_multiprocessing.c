@@ -177,9 +177,7 @@ int main(int argc, char **argv)
     lab_io_options(argc, argv, summary, &o, MAX_WORKERS, 0);
     lab_reserve_files(o.workers, "workers", o.workers);  /* a pipe each */
     lab_catch_signals();
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);   /* before fork */
-    if (rc != CURLE_OK)
-        lab_die("curl_global_init: %s", curl_easy_strerror(rc));
+    fetch_global_init();   /* before fork */
 
     atomic_llong *next_request = mmap(NULL, sizeof *next_request,
         PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

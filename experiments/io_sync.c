@@ -53,9 +53,7 @@ int main(int argc, char **argv)
     struct lab_io o = { .workers = 1 };
     lab_io_options(argc, argv, summary, &o, 1, 0);
     lab_catch_signals();
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK)
-        lab_die("curl_global_init: %s", curl_easy_strerror(rc));
+    fetch_global_init();
 
     struct fetch f;
     struct tally t = { 0 };

@@ -135,10 +135,8 @@ int main(int argc, char **argv)
     lab_io_options(argc, argv, summary, &o, MAX_WORKERS, LAB_ACCEPT_GIL);
     lab_reserve_files(o.workers, "workers", o.workers);  /* a socket each */
     lab_catch_signals();
-    /* Once, before any thread exists: curl_global_init is not thread-safe. */
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK)
-        lab_die("curl_global_init: %s", curl_easy_strerror(rc));
+    /* Once, before any thread exists: it is not thread-safe. */
+    fetch_global_init();
 
     struct pool p = { .opt = &o };
     gil_init(&p.gil, o.switch_interval_us);
