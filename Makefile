@@ -82,10 +82,14 @@ reproduce: build
 # plots/bench.png. BENCH_REPEAT=R rounds (default 5); BENCH_QUICK=1 tiny
 # sizes, to check the bench itself. Its reference programs build into
 # build/bench/.
-BENCH_TOOLS := build/bench/sha256_loop build/bench/spawn_loop build/bench/raw_burst
+BENCH_TOOLS := build/bench/sha256_loop build/bench/spawn_loop build/bench/raw_burst \
+               build/bench/libcurl_load
 build/bench/sha256_loop: bench/sha256_loop.c
 	mkdir -p $(@D)
 	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< $(CRYPTO_LIBS) -o $@
+build/bench/libcurl_load: bench/libcurl_load.c
+	mkdir -p $(@D)
+	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< $(CURL_LIBS) -o $@
 build/bench/%: bench/%.c
 	mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< -o $@

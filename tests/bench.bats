@@ -31,9 +31,9 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
 
 @test "bench.csv has one row per measurement, each with numbers and a verdict" {
     rows=$(($(wc -l <"$BENCH_OUT/results/bench.csv") - 1))
-    # Every row the table defines: I/O 8, scale 6, CPU 6 + 3, manager 3,
-    # memory 8, start-up 3.
-    [ "$rows" -eq 37 ]
+    # Every row the table defines: I/O 8, scale 6, CPU 9 + 3, manager 4,
+    # memory 10, start-up 5.
+    [ "$rows" -eq 45 ]
     run -0 column verdict
     [ "$(grep -cvxE 'pass|miss|info|skip' <<<"$output")" -eq 0 ]
     # Every row but a skipped one has a numeric median, min <= median <= max.
@@ -84,6 +84,28 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
     run -0 "$BENCH_TOOLS_DIR/sha256_loop" 1 0
     [ "$(record result)" = 66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925 ]
     run -2 "$BENCH_TOOLS_DIR/sha256_loop" 12x
+}
+
+@test "the floors and the cores' own rows are measured, not left blank" {
+    run -0 column measurement
+    for name in "the cores' own: two cpu_sync sumsq at once" \
+        "the floor: libcurl loaded and started, nothing else" \
+        "the floor: only loading and starting libcurl" \
+        "sum_chunks_manager --spin 0: every wait a sleep"; do
+        grep -qxF "$name" <<<"$output" || { echo "no row '$name'" >&2; false; }
+    done
+    # Two copies of cpu_sync at once, against one alone: a ratio near 1 on
+    # two free cores, near 0.5 on one; one for each of the three workloads.
+    paste <(column measurement) <(column median) | awk -F'\t' '
+        $1 ~ /^the cores. own/ { n++; if (!($2 > 0.3 && $2 < 1.5)) bad++ }
+        END { exit !(n == 3 && !bad) }'
+}
+
+@test "libcurl_load starts libcurl and reports its version" {
+    run -0 "$BENCH_TOOLS_DIR/libcurl_load"
+    [ "$(record experiment)" = libcurl_load ]
+    [ "$(record version)" = "$(pkg-config --modversion libcurl)" ]
+    [[ "$(record seconds)" =~ ^[0-9]+\.[0-9]+$ ]]
 }
 
 @test "spawn_loop times a command and stops at the first failure" {
