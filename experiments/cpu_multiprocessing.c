@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lab.h"
@@ -91,8 +90,7 @@ static void stop_workers(struct pool *p, long long started)
             lab_die("kill %d: %s", (int)p->pids[k], strerror(errno));
     for (long long k = 0; k < started; k++)
         if (p->pipes[k].fd >= 0) {
-            while (waitpid(p->pids[k], NULL, 0) < 0 && errno == EINTR)
-                ;
+            lab_reap(p->pids[k], "worker", k, true);    /* we ended it */
             close(p->pipes[k].fd);
             p->pipes[k].fd = -1;
         }
@@ -125,18 +123,9 @@ static void start_workers(struct pool *p, atomic_llong *next_task,
 /* Child k's pipe closed [4]: reap it, and say so if it did not end well. */
 static void reap(struct pool *p, long long k)
 {
-    int status;
-    while (waitpid(p->pids[k], &status, 0) < 0)
-        if (errno != EINTR)
-            lab_die("waitpid %d: %s", (int)p->pids[k], strerror(errno));
+    p->died += !lab_reap(p->pids[k], "worker", k, false);
     close(p->pipes[k].fd);
     p->pipes[k].fd = -1;
-    if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
-        p->died++;
-        fprintf(stderr, "%s: worker %lld (pid %d) died: %s\n",
-                program_invocation_short_name, k, (int)p->pids[k],
-                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
-    }
 }
 
 /* The concurrency step, the parent's side: wait on every child's pipe at
@@ -144,12 +133,8 @@ static void reap(struct pool *p, long long k)
  * slip in between the check of lab_stop_signal and the wait. */
 static void collect(struct pool *p, const struct lab_cpu *o)
 {
-    sigset_t stops, while_waiting;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stops, &while_waiting) != 0)
-        lab_die("sigprocmask: %s", strerror(errno));
+    sigset_t while_waiting;
+    lab_block_signals(&while_waiting);
 
     for (long long running = p->n; running > 0 && !lab_stop_signal;) {
         if (ppoll(p->pipes, (nfds_t)p->n, NULL, &while_waiting) < 0) {

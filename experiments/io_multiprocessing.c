@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -82,18 +81,10 @@ static _Noreturn void worker_main(atomic_llong *next_request,
  * died on its own. */
 static void reap(struct pool *p, long long k, bool ended_by_us)
 {
-    int status;
-    while (waitpid(p->pids[k], &status, 0) < 0)
-        if (errno != EINTR)
-            lab_die("waitpid %d: %s", (int)p->pids[k], strerror(errno));
+    if (!lab_reap(p->pids[k], "worker", k, ended_by_us) && !ended_by_us)
+        p->died++;
     close(p->pipes[k].fd);
     p->pipes[k].fd = -1;
-    if (!ended_by_us && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
-        p->died++;
-        fprintf(stderr, "%s: worker %lld (pid %d) died: %s\n",
-                program_invocation_short_name, k, (int)p->pids[k],
-                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
-    }
 }
 
 /* End the first n children if still running (after a signal, or a failed
@@ -137,12 +128,8 @@ static void start_workers(struct pool *p, long long n,
  * in between the test of lab_stop_signal and the wait. */
 static void collect(struct pool *p, long long n, const struct lab_io *o)
 {
-    sigset_t stops, while_waiting;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stops, &while_waiting) != 0)
-        lab_die("sigprocmask: %s", strerror(errno));
+    sigset_t while_waiting;
+    lab_block_signals(&while_waiting);
     for (long long running = n; running > 0 && !lab_stop_signal;) {
         if (ppoll(p->pipes, (nfds_t)n, NULL, &while_waiting) < 0) {
             if (errno == EINTR)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,6 +314,30 @@ void lab_default_signals(void)
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+}
+
+void lab_block_signals(sigset_t *unblocked)
+{
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stops, unblocked) != 0)
+        lab_die("sigprocmask: %s", strerror(errno));
+}
+
+bool lab_reap(pid_t pid, const char *what, long long index, bool quiet)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            lab_die("waitpid %d: %s", (int)pid, strerror(errno));
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok && !quiet)
+        fprintf(stderr, "%s: %s %lld (pid %d) died: %s\n", program_invocation_short_name,
+                what, index, (int)pid,
+                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
+    return ok;
 }
 
 int lab_exit_status(long long failures)

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LAB_EXIT_USAGE 2
 #define LAB_MAX_URLS 64
@@ -108,6 +109,14 @@ void lab_progress_end(void);
 extern volatile _Atomic sig_atomic_t lab_stop_signal;
 void lab_catch_signals(void);
 void lab_default_signals(void);      /* in a forked child: die on signal */
+/* Block SIGINT and SIGTERM; *unblocked gets the mask from before, for a
+ * ppoll() that lets them in only while it waits. */
+void lab_block_signals(sigset_t *unblocked);
+
+/* Wait for the child pid (through EINTR). True if it exited with status 0;
+ * if not, and not quiet, says so on stderr: "<what> <index> (pid N) died:
+ * <the signal, or exit>". */
+bool lab_reap(pid_t pid, const char *what, long long index, bool quiet);
 
 /* 128+signal if stopped, 1 if any work failed, else 0. */
 int lab_exit_status(long long failures);
