@@ -5,8 +5,11 @@
 # needed sit equally far from the line. scripts/bench sets the variables:
 #   data     a tab-separated file, in the table's order: name score
 #            score_min score_max verdict (pass|miss) text (the median and
-#            the target, printed right of the plot), and a line
-#            "SECTION NaN NaN NaN head" before each group
+#            the target, printed right of the plot) limit (the best this
+#            machine did another way in the same run, turned like score;
+#            NaN where there is none), and a line "SECTION NaN NaN NaN head
+#            (empty) NaN" before each group. A limit left of the line at 1
+#            says the target cannot be met here.
 #   machine  the subtitle; out  the file name without .png/.svg
 set datafile separator tab
 stats data using 0 nooutput
@@ -18,6 +21,8 @@ stats data using 3 nooutput
 lo = STATS_min > 0 && STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
 stats data using 4 nooutput
 hi = STATS_max * 1.15 > hi ? STATS_max * 1.15 : hi
+stats data using ($7 == $7 ? $7 : 1) nooutput     # NaN (no limit) counts as 1
+lo = STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
 
 color_of(v) = v eq "pass" ? 0x59a14f : 0xe15759
 is_head(v) = v eq "head"
@@ -31,11 +36,11 @@ set ytics nomirror scale 0 font ",10" noenhanced
 set grid xtics lc rgb "#e0e0e0"
 set xlabel "measured / target, turned so that more is better (log scale); right of 1: target met"
 set arrow 1 from 1, graph 0 to 1, graph 1 nohead lw 2 lc rgb "#333333" front
-set key at screen 0.99, screen 0.99 right top box opaque
+set key horizontal maxcols 3 width -1 font ",10" center top at screen 0.5, screen 1 - 58.0 / (170 + 24 * rows) samplen 2
 set label 2 "make bench: each lesson against the limit this machine sets for it" \
     at screen 0.5, screen 1 center offset 0, -1.2 font ",14" front
 set label 1 machine at screen 0.5, screen 1 center offset 0, -2.6 font ",10" front noenhanced
-set tmargin 5
+set tmargin 6
 set lmargin 46
 set rmargin 26
 set style fill solid 0.85 noborder
@@ -48,6 +53,7 @@ do for [fmt in "png svg"] {
     plot data using (sqrt($2 * lo)):0:(lo):2:($0 - half):($0 + half):(color_of(strcol(5))):ytic(is_head(strcol(5)) ? "" : strcol(1)) \
              with boxxyerror lc rgb variable notitle, \
          data using 2:0:3:4 with xerrorbars pt -1 lw 1.2 lc rgb "#333333" notitle, \
+         data using 7:0 with points pt 13 ps 1.4 lc rgb "#1f1f1f" title "the machine's limit (same run)", \
          data using (hi):0:6 with labels left offset 1, 0 font ",9" noenhanced notitle, \
          data using (lo):0:(is_head(strcol(5)) ? strcol(1) : "") with labels left offset 0.5, 0 font ",10:Bold" noenhanced notitle, \
          NaN with boxes lc rgb 0x59a14f title "target met", \
