@@ -35,7 +35,7 @@ PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
-.PHONY: build all plots test check deps clean help reproduce bench sanitize valgrind fuzz
+.PHONY: build all plots test check deps clean help reproduce bench bench-tools sanitize valgrind fuzz
 .DEFAULT_GOAL := build
 # Objects are made by a pattern chain; keep them for the next build.
 .SECONDARY:
@@ -93,7 +93,8 @@ build/bench/libcurl_load: bench/libcurl_load.c
 build/bench/%: bench/%.c
 	mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< -o $@
-bench: build $(BENCH_TOOLS)
+bench-tools: $(BENCH_TOOLS)
+bench: build bench-tools
 	LAB_BIN=$(abspath $(BIN)) LAB_BENCH_TOOLS=$(abspath build/bench) scripts/bench
 
 # ---- Testing ---------------------------------------------------------------

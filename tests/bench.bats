@@ -10,7 +10,7 @@ load helpers
 # tests below read what it left.
 setup_file() {
     export BENCH_TOOLS_DIR="$LAB_TOP/build/bench"
-    make -s -C "$LAB_TOP" build/bench/sha256_loop build/bench/spawn_loop build/bench/raw_burst >/dev/null 3>&-
+    make -s -C "$LAB_TOP" bench-tools >/dev/null 3>&-
     export BENCH_OUT="$BATS_FILE_TMPDIR/out"
     export LAB_SERVER_DIR="$BATS_FILE_TMPDIR/labserver"
     local status=0
