@@ -29,10 +29,11 @@ CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab fetch workloads gil fuzz_lab
+SHARED   := lab lab_options fetch workloads gil fuzz_lab
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
+LAB_O    := $(O)/lab.o $(O)/lab_options.o
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
 .PHONY: build all plots test check deps clean help reproduce bench bench-tools sanitize valgrind fuzz
@@ -48,13 +49,13 @@ $(O) $(BIN):
 $(O)/%.o: experiments/%.c | $(O)
 	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(O)/lab.o $(GIL_O) | $(BIN)
+$(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CURL_LIBS) -o $@
 
-$(BIN)/cpu_%: $(O)/cpu_%.o $(O)/lab.o $(O)/workloads.o $(GIL_O) | $(BIN)
+$(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@
 
-$(BIN)/%: $(O)/%.o $(O)/lab.o | $(BIN)
+$(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 -include $(wildcard $(O)/*.d)
@@ -122,10 +123,10 @@ SAN_THREADED_TESTS := $(wildcard tests/io.bats tests/cpu.bats tests/gil.bats)
 valgrind: build
 	scripts/memcheck
 
-# libFuzzer over lab.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
+# libFuzzer over lab_options.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 30
 FUZZ_BIN := build/fuzz/fuzz_lab
-$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab.h
+$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/lab.h
 	mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexperiments $(filter %.c,$^) -o $@
 fuzz: $(FUZZ_BIN)
@@ -150,6 +151,6 @@ help:
 	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root)"
 	@echo "  make sanitize    the suite against ASan+UBSan builds, then TSan builds"
 	@echo "  make valgrind    every lesson at a small size under memcheck: no errors, no leaks"
-	@echo "  make fuzz        libFuzzer over lab.c's parsers for FUZZ_SECONDS (default 30)"
+	@echo "  make fuzz        libFuzzer over lab_options.c's parsers for FUZZ_SECONDS (default 30)"
 	@echo "  make clean       remove build/, bin/ and the lab server's folder"
 	@echo "Variables: CC, CFLAGS, LDFLAGS (yours win), PROFILE, O (objects), BIN (programs)"

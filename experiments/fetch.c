@@ -128,3 +128,14 @@ bool fetch_run(struct fetch *f, long long request, long long *bytes)
         nanosleep(&ts, NULL);   /* a signal cuts the wait short */
     }
 }
+
+void fetch_report(const char *experiment, const struct lab_io *o,
+                  long long workers, double seconds, long long bytes,
+                  long long failed, long long done, const char *extra)
+{
+    printf("Downloaded %lld of %lld (%lld bytes, %lld errors) in %.3f s\n",
+           done - failed, o->requests, bytes, failed, seconds);
+    lab_record("experiment=%s requests=%lld workers=%lld seconds=%.6f bytes=%lld "
+               "errors=%lld done=%lld%s%s", experiment, o->requests, workers, seconds,
+               bytes, failed, done, *extra ? " " : "", extra);
+}

@@ -51,4 +51,11 @@ long fetch_retry_after_ms(struct fetch *f);
  * to *bytes on success. */
 bool fetch_run(struct fetch *f, long long request, long long *bytes);
 
+/* The end of every I/O lesson: "Downloaded D of N (B bytes, E errors) in
+ * S s", then the record line: experiment, requests, workers, seconds,
+ * bytes, errors, done, and `extra` (more key=value pairs, or ""). */
+void fetch_report(const char *experiment, const struct lab_io *o,
+                  long long workers, double seconds, long long bytes,
+                  long long failed, long long done, const char *extra);
+
 #endif

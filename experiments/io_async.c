@@ -53,7 +53,6 @@ struct loop {
     const struct lab_io *opt;
     struct fetch *handles;          /* W easy handles, reused */
     double *retry_at;               /* > 0: handle k waits to retry until */
-    CURLSH **caches;                /* a connection cache per GROUP handles */
     long long next_request, in_flight, waiting, done, failed, bytes;
 };
 
@@ -176,9 +175,9 @@ int main(int argc, char **argv)
     struct loop l = { .multi = curl_multi_init(), .opt = &o, .timer_at = -1,
                       .epoll_fd = epoll_create1(EPOLL_CLOEXEC),
                       .handles = calloc((size_t)o.workers, sizeof(struct fetch)),
-                      .retry_at = calloc((size_t)o.workers, sizeof(double)),
-                      .caches = calloc((size_t)o.workers / GROUP + 1, sizeof(CURLSH *)) };
-    if (!l.multi || l.epoll_fd < 0 || !l.handles || !l.retry_at || !l.caches)
+                      .retry_at = calloc((size_t)o.workers, sizeof(double)) };
+    CURLSH **caches = calloc((size_t)o.workers / GROUP + 1, sizeof *caches);
+    if (!l.multi || l.epoll_fd < 0 || !l.handles || !l.retry_at || !caches)
         lab_die("no room for %lld transfers: %s", o.workers, strerror(errno));
 #define MSET(option, value) MCHECK(curl_multi_setopt(l.multi, option, value))
     MSET(CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -193,7 +192,7 @@ int main(int argc, char **argv)
         /* libcurl 7.88 finds a connection to reuse by walking all those to
          * the host: with a thousand, a good part of its time. A cache per
          * GROUP handles keeps each walk short (one thread: no locks). */
-        CURLSH **cache = &l.caches[k / GROUP];
+        CURLSH **cache = &caches[k / GROUP];
         if (!*cache && (!(*cache = curl_share_init()) ||
             curl_share_setopt(*cache, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT)))
             lab_die("curl_share_init: no connection cache");
@@ -212,17 +211,13 @@ int main(int argc, char **argv)
     }
     MCHECK(curl_multi_cleanup(l.multi));
     for (long long g = 0; g <= o.workers / GROUP; g++)
-        curl_share_cleanup(l.caches[g]);
+        curl_share_cleanup(caches[g]);
     close(l.epoll_fd);
     free(l.handles);
     free(l.retry_at);
-    free(l.caches);
+    free(caches);
     curl_global_cleanup();
 
-    printf("Downloaded %lld of %lld (%lld bytes, %lld errors) in %.3f s\n",
-           l.done - l.failed, o.requests, l.bytes, l.failed, seconds);
-    lab_record("experiment=io_async requests=%lld workers=%lld seconds=%.6f "
-               "bytes=%lld errors=%lld done=%lld",
-               o.requests, o.workers, seconds, l.bytes, l.failed, l.done);
+    fetch_report("io_async", &o, o.workers, seconds, l.bytes, l.failed, l.done, "");
     return lab_exit_status(l.failed);
 }

@@ -189,10 +189,7 @@ int main(int argc, char **argv)
     free(p.pipes);
     curl_global_cleanup();
 
-    printf("Downloaded %lld of %lld (%lld bytes, %lld errors) in %.3f s\n",
-           p.done - p.failed, o.requests, p.bytes, p.failed, seconds);
-    lab_record("experiment=io_multiprocessing requests=%lld workers=%lld "
-               "seconds=%.6f bytes=%lld errors=%lld done=%lld",
-               o.requests, o.workers, seconds, p.bytes, p.failed, p.done);
+    fetch_report("io_multiprocessing", &o, o.workers, seconds, p.bytes, p.failed,
+                 p.done, "");
     return lab_exit_status(p.failed + p.died);
 }

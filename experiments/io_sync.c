@@ -65,10 +65,6 @@ int main(int argc, char **argv)
     fetch_cleanup(&f);
     curl_global_cleanup();
 
-    printf("Downloaded %lld of %lld (%lld bytes, %lld errors) in %.3f s\n",
-           t.done - t.failed, o.requests, t.bytes, t.failed, seconds);
-    lab_record("experiment=io_sync requests=%lld workers=1 seconds=%.6f "
-               "bytes=%lld errors=%lld done=%lld",
-               o.requests, seconds, t.bytes, t.failed, t.done);
+    fetch_report("io_sync", &o, 1, seconds, t.bytes, t.failed, t.done, "");
     return lab_exit_status(t.failed);
 }

@@ -148,10 +148,7 @@ int main(int argc, char **argv)
     curl_global_cleanup();
 
     long long done = p.done, failed = p.failed, bytes = p.bytes;
-    printf("Downloaded %lld of %lld (%lld bytes, %lld errors) in %.3f s\n",
-           done - failed, o.requests, bytes, failed, seconds);
-    lab_record("experiment=io_threads requests=%lld workers=%lld seconds=%.6f "
-               "bytes=%lld errors=%lld done=%lld gil=%d",
-               o.requests, o.workers, seconds, bytes, failed, done, o.gil);
+    fetch_report("io_threads", &o, o.workers, seconds, bytes, failed, done,
+                 o.gil ? "gil=1" : "gil=0");
     return lab_exit_status(failed);
 }

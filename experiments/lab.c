@@ -1,9 +1,10 @@
-/* lab.c - the boring parts every lesson shares (see lab.h). */
+/* lab.c - the boring parts every lesson shares (see lab.h): errors, the
+ * clock, the record line, the progress bar, stopping on a signal, reaping a
+ * child, open files. The options are in lab_options.c. */
 #define _GNU_SOURCE
 #include "lab.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,200 +55,6 @@ const char *lab_strerror(int err)
     return strerror_r(err, buf, sizeof buf);
 }
 
-/* ---- Numbers ------------------------------------------------------------ */
-
-long long lab_number(const char *option, const char *text,
-                     long long min, long long max)
-{
-    const char *p = text;
-    bool negative = (*p == '-');
-    unsigned long long v = 0;
-    int digits = 0;
-
-    if (negative)
-        p++;
-    for (; *p; p++) {
-        if (*p == '_' && digits > 0 && p[1] >= '0' && p[1] <= '9')
-            continue;           /* a separator between digits */
-        if (*p < '0' || *p > '9')
-            lab_usage_error("--%s: '%s' is not a whole number", option, text);
-        if (v > (9223372036854775807ULL - (unsigned)(*p - '0')) / 10)
-            lab_usage_error("--%s: '%s' is too large (at most %lld)",
-                            option, text, max);
-        v = v * 10 + (unsigned)(*p - '0');
-        digits++;
-    }
-    if (digits == 0)
-        lab_usage_error("--%s: '%s' is not a whole number", option, text);
-    long long n = negative ? -(long long)v : (long long)v;
-    if (n < min)
-        lab_usage_error("--%s: %s is below the least allowed, %lld",
-                        option, text, min);
-    if (n > max)
-        lab_usage_error("--%s: %s is above the most allowed, %lld",
-                        option, text, max);
-    return n;
-}
-
-/* ---- The option table -------------------------------------------------- */
-
-static void print_usage(const char *summary, const struct lab_opt *opts)
-{
-    printf("%s\n\nUsage: %s [options]\n\n", summary, program());
-    for (const struct lab_opt *o = opts; o->name; o++) {
-        char left[48];
-        snprintf(left, sizeof left, "--%s%s%s", o->name,
-                 o->arg ? " " : "", o->arg ? o->arg : "");
-        printf("  %-26s %s\n", left, o->help);
-    }
-    printf("  %-26s %s\n", "--help", "print this help and exit");
-}
-
-static void take(const struct lab_opt *o, const char *arg)
-{
-    switch (o->kind) {
-    case LAB_NUMBER:
-        *o->number = lab_number(o->name, arg, o->min, o->max);
-        break;
-    case LAB_FLAG:
-        *o->flag = true;
-        break;
-    case LAB_TEXT:
-        *o->text = arg;
-        break;
-    case LAB_LIST:
-        if (*o->count >= LAB_MAX_URLS)
-            lab_usage_error("--%s: at most %d may be given", o->name,
-                            LAB_MAX_URLS);
-        o->list[(*o->count)++] = arg;
-        break;
-    }
-}
-
-void lab_parse(int argc, char **argv, const char *summary,
-               const struct lab_opt *opts)
-{
-    struct option longopts[64];
-    size_t n = 0;
-
-    for (; opts[n].name; n++) {
-        if (n >= 62)
-            lab_die("too many options in the lesson's table");
-        longopts[n] = (struct option){ opts[n].name,
-            opts[n].kind == LAB_FLAG ? no_argument : required_argument,
-            NULL, (int)n + 256 };
-    }
-    longopts[n] = (struct option){ "help", no_argument, NULL, 'h' };
-    longopts[n + 1] = (struct option){ 0, 0, 0, 0 };
-
-    opterr = 0;                 /* we say what went wrong, in one line */
-    optind = 0;                 /* start afresh, should we be called again */
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            print_usage(summary, opts);
-            lab_exit(0);
-            abort();
-        } else if (c == ':') {
-            lab_usage_error("%s needs a value (see --help)", argv[optind - 1]);
-        } else if (c == '?') {
-            lab_usage_error("unknown option '%s' (see --help)",
-                            argv[optind - 1]);
-        }
-        take(&opts[c - 256], optarg);
-    }
-    if (optind < argc)
-        lab_usage_error("unexpected argument '%s' (see --help)", argv[optind]);
-}
-
-/* ---- The I/O and CPU lessons' options ----------------------------------- */
-
-static void check_url(const char *url)
-{
-    const char *host = NULL;
-    if (strncmp(url, "http://", 7) == 0)
-        host = url + 7;
-    else if (strncmp(url, "https://", 8) == 0)
-        host = url + 8;
-    if (!host || *host == '\0' || *host == '/' || strpbrk(url, " \t\r\n"))
-        lab_usage_error("'%s' is not an http:// or https:// URL", url);
-}
-
-/* The last two entries of a threaded lesson's table. Without
- * LAB_ACCEPT_GIL the name is NULL, which ends the table there. */
-#define GIL_OPTIONS(o, flags)                                               \
-    { ((flags) & LAB_ACCEPT_GIL) ? "gil" : NULL, LAB_FLAG, NULL,            \
-      "hold an emulated global interpreter lock", .flag = &(o)->gil },      \
-    { "switch-interval-us", LAB_NUMBER, "US",                               \
-      "the lock's switch interval (default 5000)",                          \
-      .number = &(o)->switch_interval_us, .min = 1, .max = 10000000 }
-
-void lab_io_options(int argc, char **argv, const char *summary,
-                    struct lab_io *o, long long max_workers, unsigned flags)
-{
-    long long default_workers = o->workers;
-    *o = (struct lab_io){ .requests = 160, .workers = default_workers,
-                          .timeout_ms = 10000, .switch_interval_us = 5000 };
-    const struct lab_opt opts[] = {
-        { "url", LAB_LIST, "URL", "download this URL; repeat to cycle over "
-          "several (default: $LAB_URL)", .list = o->urls, .count = &o->n_urls },
-        { "requests", LAB_NUMBER, "N", "how many downloads (default 160)",
-          .number = &o->requests, .min = 1, .max = 10000000 },
-        { "workers", LAB_NUMBER, "W", "how many at once (the lesson's default "
-          "is in its summary)", .number = &o->workers, .min = 1,
-          .max = max_workers },
-        { "timeout-ms", LAB_NUMBER, "MS", "give up on one download after MS "
-          "(default 10000)", .number = &o->timeout_ms, .min = 1,
-          .max = 86400000 },
-        { "retries", LAB_NUMBER, "N", "retry a 429 or 503 answer up to N times, "
-          "backing off (default 0)", .number = &o->retries, .min = 0, .max = 20 },
-        { "progress", LAB_FLAG, NULL, "draw a progress bar on stderr (default "
-          "when stderr is a terminal)", .flag = &o->progress },
-        { "no-progress", LAB_FLAG, NULL, "never draw the progress bar",
-          .flag = &o->no_progress },
-        GIL_OPTIONS(o, flags),
-        { 0 }
-    };
-    lab_parse(argc, argv, summary, opts);
-
-    if (o->n_urls == 0) {
-        const char *env = getenv("LAB_URL");
-        if (!env || !*env)
-            lab_usage_error("no URL: give --url or set LAB_URL "
-                            "(scripts/labserver url prints one)");
-        o->urls[o->n_urls++] = env;
-    }
-    for (size_t i = 0; i < o->n_urls; i++)
-        check_url(o->urls[i]);
-    if (o->workers == 0 || o->workers > o->requests)
-        o->workers = o->requests;   /* no idle workers */
-    progress_on = !o->no_progress && (o->progress || isatty(STDERR_FILENO));
-}
-
-void lab_cpu_options(int argc, char **argv, const char *summary,
-                     struct lab_cpu *o, unsigned flags)
-{
-    *o = (struct lab_cpu){ .workload = "sumsq", .tasks = 20,
-                           .workers = lab_online_cpus(),
-                           .switch_interval_us = 5000 };
-    const struct lab_opt opts[] = {
-        { "workload", LAB_TEXT, "NAME", "sumsq, fib, sha256 or prime "
-          "(default sumsq)", .text = &o->workload },
-        { "tasks", LAB_NUMBER, "N", "how many tasks (default 20)",
-          .number = &o->tasks, .min = 1, .max = 1000000 },
-        { "size", LAB_NUMBER, "S", "the size of one task (default: the "
-          "workload's)", .number = &o->size, .min = 1,
-          .max = 4000000000000LL },
-        { "workers", LAB_NUMBER, "W", "threads or processes (default: the "
-          "online CPUs)", .number = &o->workers, .min = 1, .max = 4096 },
-        GIL_OPTIONS(o, flags),
-        { 0 }
-    };
-    lab_parse(argc, argv, summary, opts);
-    if (o->workers > o->tasks)
-        o->workers = o->tasks;      /* no idle workers */
-}
-
 /* ---- Clock, record, progress -------------------------------------------- */
 
 double lab_now(void)
@@ -271,6 +78,11 @@ void lab_record(const char *fmt, ...)
     va_end(ap);
     putchar('\n');
     fflush(stdout);
+}
+
+void lab_progress_show(bool on)
+{
+    progress_on = on;
 }
 
 void lab_progress(long long done, long long total)

@@ -97,7 +97,9 @@ long lab_online_cpus(void);
 /* Print the record line (the last line on stdout) and flush it. */
 void lab_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A live bar on stderr when enabled (the I/O lessons' --progress). */
+/* A live bar on stderr when shown (lab_io_options decides, from --progress,
+ * --no-progress and whether stderr is a terminal). */
+void lab_progress_show(bool on);
 void lab_progress(long long done, long long total);
 void lab_progress_end(void);
 

@@ -101,7 +101,7 @@ refused() {
     run -0 "$LAB_TOP/build/fuzz/fuzz_lab" -close_fd_mask=3 "$LAB_TOP"/tests/fuzz/corpus/*
 }
 
-@test "a bounded fuzzing run of lab.c's parsers finds nothing" {
+@test "a bounded fuzzing run of lab_options.c's parsers finds nothing" {
     [ -z "${LAB_SANITIZED:-}" ] || skip "the fuzzer has its own sanitizers"
     command -v clang >/dev/null || skip "clang is needed for libFuzzer"
     run -0 make -s -C "$LAB_TOP" fuzz FUZZ_SECONDS="${LAB_FUZZ_SECONDS:-20}"

@@ -1,4 +1,4 @@
-/* fuzz_lab.c - libFuzzer target for the parts of lab.c that read outside
+/* fuzz_lab.c - libFuzzer target for the parts of lab_options.c that read outside
  * input: the number parser and the option parser.
  *
  * The first byte picks what to fuzz; the rest is the input.
