@@ -19,12 +19,17 @@ static size_t count_body(char *data, size_t size, size_t nmemb, void *userp)
     return size * nmemb;
 }
 
-/* libcurl calls this often during a transfer: a non-zero answer aborts it,
- * which is how SIGINT ends a download that is waiting on the network. */
+/* libcurl calls this on every turn of a transfer: a non-zero answer aborts
+ * it, which is how SIGINT ends a download waiting on the network (fetch_run
+ * makes sure a turn comes at once: see perform). */
 static int stop_requested(void *userp, curl_off_t dltotal, curl_off_t dlnow,
                           curl_off_t ultotal, curl_off_t ulnow)
 {
-    (void)userp; (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    (void)userp;                /* none of the figures is needed */
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
     return lab_stop_signal != 0;
 }
 
