@@ -55,8 +55,7 @@ struct message {                    /* one per request, child -> parent [3] */
     long long bytes;
     bool ok;
 };
-/* A write of at most PIPE_BUF bytes arrives whole, never torn. */
-_Static_assert(sizeof(struct message) <= PIPE_BUF, "one message, one write");
+_Static_assert(sizeof(struct message) <= PIPE_BUF, "a write arrives whole");
 
 /* The pool as the parent sees it: child k is pids[k] and sends up pipes[k],
  * which ppoll watches as it is (a closed pipe's fd is -1: skipped). */
@@ -68,9 +67,8 @@ struct pool {
     long long done, died;
 };
 
-/* The child: runs until the queue is empty or a stop signal comes, then
- * lab_child_exit: never exit(), whose handlers and stdio buffers are
- * copies of the parent's. */
+/* The child: runs until the queue is empty or a stop signal comes; ends in
+ * lab_child_exit, never exit() (its handlers and buffers are the parent's). */
 static _Noreturn void worker_main(atomic_llong *next_request,
                                   const struct lab_io *o, int results_fd)
 {
@@ -117,6 +115,8 @@ static int start_workers(struct pool *p, long long n,
             for (long long j = 0; j < k; j++)
                 close(p->pipes[j].fd);      /* the children before it */
             close(fds[0]);
+            free(p->pids);          /* the parent's lists, copied: unused */
+            free(p->pipes);
             worker_main(next_request, o, fds[1]);
         }
         close(fds[1]);              /* or the pipe would never close [4] */
