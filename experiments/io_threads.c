@@ -146,7 +146,8 @@ int main(int argc, char **argv)
 {
     struct lab_io o = { .workers = DEFAULT_WORKERS };
     lab_io_options(argc, argv, summary, &o, MAX_WORKERS, LAB_ACCEPT_GIL);
-    lab_reserve_files(o.workers, "workers", o.workers);  /* a socket each */
+    /* Three files a thread: its connection and libcurl's wake-up pair. */
+    lab_reserve_files(3 * o.workers, "workers", o.workers);
     lab_catch_signals();
     fetch_global_init();            /* before any thread: not thread-safe */
 

@@ -229,6 +229,15 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
     expect io_async bytes 1000
 }
 
+@test "io_threads counts three open files a thread (its connection, libcurl's wake-up pair) and raises the soft limit" {
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 700 ] ||
+        skip "the hard open-file limit is below 700"
+    run -0 --separate-stderr bash -c 'ulimit -Sn 300 && exec "$@"' _ \
+        "$LAB_BIN/io_threads" --url "$LAB_BASE/delay?s=0.3&bytes=1" --requests 200 --workers 200
+    expect io_threads errors 0
+    expect io_threads bytes 200
+}
+
 @test "SIGINT and SIGTERM: 128+signal, the record, and nothing left running" {
     for lesson in "${IO_LESSONS[@]}"; do
         children=0 workers=3
