@@ -351,3 +351,16 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
         done
     done
 }
+
+@test "SIGINT during a retry's back-off: stopped within 150 ms, not after the wait" {
+    # Past its burst the throttle answers 503 and every worker backs off,
+    # up to 2 s a wait, in a thread the signal may not have reached.
+    for lesson in io_sync io_threads io_multiprocessing; do
+        workers=5
+        [ "$lesson" != io_sync ] || workers=1
+        interrupt_after 1 "$LAB_BIN/$lesson" --url "$LAB_BASE/throttled?bytes=1" \
+            --requests 400 --workers "$workers" --retries 20
+        [ "$returncode" = -2 ]
+        below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
+    done
+}
