@@ -88,8 +88,7 @@ static _Noreturn void worker_main(atomic_llong *next_task,
 /* Fork the children, each with a pipe of its own. Returns 0, or the error
  * of the pipe or fork that failed; p->n says how many were started. */
 static int start_workers(struct pool *p, long long n,
-                                 atomic_llong *next_task,
-                                 const struct lab_cpu *o)
+                         atomic_llong *next_task, const struct lab_cpu *o)
 {
     for (p->n = 0; p->n < n; p->n++) {
         long long k = p->n;
@@ -158,7 +157,8 @@ static void collect(struct pool *p, const struct lab_cpu *o)
                 continue;
             struct message m;
             ssize_t got = read(p->pipes[k].fd, &m, sizeof m);
-            if (got == (ssize_t)sizeof m && m.task >= 0 && m.task < o->tasks) {
+            if (got == (ssize_t)sizeof m
+                && m.task >= 0 && m.task < o->tasks) {
                 task_result_add(&p->total, &m.result);
                 p->done++;
                 lab_progress(p->done, o->tasks);
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 
     double start = lab_now();
     int err = start_workers(&p, o.workers, next_task, &o);
-    if (err != 0)                /* empty the queue: those started end */
+    if (err != 0)                   /* empty the queue: those started end */
         atomic_store(next_task, o.tasks);
     collect(&p, &o);
     double seconds = lab_now() - start;

@@ -133,7 +133,8 @@ static CURLcode perform(struct fetch *f)
     if (!f->multi && !(f->multi = curl_multi_init()))
         lab_die("curl_multi_init failed");
     CURLMcode mc = curl_multi_add_handle(f->multi, f->easy);
-    struct curl_waitfd stop = { .fd = lab_stop_fd(), .events = CURL_WAIT_POLLIN };
+    struct curl_waitfd stop = { .fd = lab_stop_fd(),
+                                .events = CURL_WAIT_POLLIN };
     unsigned extra = stop.fd >= 0 ? 1 : 0;
     int running = 1;
     while (mc == CURLM_OK && running) {

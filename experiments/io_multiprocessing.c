@@ -92,8 +92,7 @@ static _Noreturn void worker_main(atomic_llong *next_request,
 /* Fork the children, each with a pipe of its own. Returns 0, or the error
  * of the pipe or fork that failed; p->n says how many were started. */
 static int start_workers(struct pool *p, long long n,
-                                 atomic_llong *next_request,
-                                 const struct lab_io *o)
+                         atomic_llong *next_request, const struct lab_io *o)
 {
     for (p->n = 0; p->n < n; p->n++) {
         long long k = p->n;
@@ -162,7 +161,8 @@ static void collect(struct pool *p, const struct lab_io *o)
                 continue;
             struct message m;
             ssize_t got = read(p->pipes[k].fd, &m, sizeof m);
-            if (got == (ssize_t)sizeof m && m.request >= 0 && m.request < o->requests) {
+            if (got == (ssize_t)sizeof m
+                && m.request >= 0 && m.request < o->requests) {
                 p->bytes += m.bytes;
                 if (!m.ok)
                     p->failed++;
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 
     double start = lab_now();
     int err = start_workers(&p, o.workers, next_request, &o);
-    if (err != 0)                /* empty the queue: those started end */
+    if (err != 0)                   /* empty the queue: those started end */
         atomic_store(next_request, o.requests);
     collect(&p, &o);
     double seconds = lab_now() - start;
