@@ -8,7 +8,8 @@
  *   - numbers are decimal, optionally with '_' separators (5_000_000);
  *   - bad usage: one line on stderr, exit 2, before any work starts;
  *   - the last line on stdout is the record: space-separated key=value;
- *   - exit 0 all work done, 1 some failed, 128+signal when interrupted.
+ *   - exit 0 all work done, 1 some failed; interrupted by SIGINT or
+ *     SIGTERM, die of that signal (a shell sees 128+signal).
  */
 #ifndef LAB_H
 #define LAB_H
