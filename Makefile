@@ -29,7 +29,7 @@ CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab lab_options trace fetch workloads gil fuzz_lab
+SHARED   := lab lab_options trace fetch workloads gil fuzz_lab lab_more
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
@@ -54,6 +54,9 @@ $(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
 
 $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@
+
+# The I/O lessons with options of their own beside the I/O set.
+$(BIN)/io_coroutines $(BIN)/io_hybrid: $(O)/lab_more.o
 
 $(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
