@@ -1,10 +1,16 @@
-/* lab_more.c - the I/O options plus a lesson's own few (see lab_more.h). */
+/* lab_more.c - options beyond the I/O set, an output folder, and a
+ * download that keeps its body (see lab_more.h). */
 #define _GNU_SOURCE
 #include "lab_more.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The option of the table named by arg ("--name" or "--name=value"), with
  * *value pointing at "value" for the second form, or NULL. */
@@ -33,7 +39,8 @@ void lab_io_options_more(int argc, char **argv, const char *summary,
                          struct lab_io *o, long long max_workers,
                          unsigned flags, const struct lab_opt *more)
 {
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    char **rest = calloc((size_t)argc + 3, sizeof *rest);
+    char requests[24];
     size_t size = strlen(summary) + 64;
     for (const struct lab_opt *m = more; m->name; m++)
         size += strlen(m->name) + strlen(m->arg) + strlen(m->help) + 40;
@@ -49,6 +56,11 @@ void lab_io_options_more(int argc, char **argv, const char *summary,
     }
     int n = 0;
     rest[n++] = argv[0];
+    if (o->requests > 0) {          /* the lesson's default; a later one wins */
+        snprintf(requests, sizeof requests, "%lld", o->requests);
+        rest[n++] = "--requests";
+        rest[n++] = requests;
+    }
     for (int i = 1; i < argc; i++) {
         const char *value = NULL;
         const struct lab_opt *m = find(more, argv[i], &value);
@@ -74,4 +86,99 @@ void lab_io_options_more(int argc, char **argv, const char *summary,
     lab_io_options(n, rest, text, o, max_workers, flags);
     free(rest);                 /* the option values point into argv */
     free(text);
+}
+
+void lab_out_folder(const char *option, const char *dir)
+{
+    char path[4096];
+    if (!*dir || snprintf(path, sizeof path, "%s/", dir) >= (int)sizeof path - 64)
+        lab_usage_error("--%s: '%s' is not a usable folder name", option, dir);
+    for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            lab_usage_error("--%s %s: cannot make %s: %s", option, dir, path,
+                            strerror(errno));
+        *p = '/';
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0)
+        lab_usage_error("--%s %s: not a folder this program may write in", option, dir);
+}
+
+long long lab_wait_children(const pid_t *pids, long long n, bool stop_now,
+                            _Atomic long long *done, long long total)
+{
+    bool *reaped = calloc((size_t)n + 1, sizeof *reaped), told = false;
+    long long failed = 0;
+    if (!reaped)
+        lab_die("out of memory for %lld children", n);
+    for (long long left = n; left > 0;) {
+        if ((lab_stop_signal || stop_now) && !told) {
+            for (long long k = 0; k < n; k++)
+                if (!reaped[k])
+                    kill(pids[k], SIGTERM);
+            told = true;
+        }
+        for (long long k = 0; k < n; k++) {
+            int status;
+            pid_t got = reaped[k] ? 0 : waitpid(pids[k], &status, WNOHANG);
+            if (got < 0 && errno != EINTR)
+                lab_die("waitpid %d: %s", (int)pids[k], strerror(errno));
+            if (got == pids[k]) {
+                failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                reaped[k] = true;
+                left--;
+            }
+        }
+        lab_progress(*done, total);
+        usleep(5000);               /* a signal cuts it short */
+    }
+    free(reaped);
+    return failed;
+}
+
+/* libcurl hands the body over in pieces: append each (f.bytes is set back
+ * to 0 by fetch_prepare, so a retry starts the body afresh). */
+static size_t keep_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct fetch_kept *k = userp;
+    size_t n = size * nmemb, have = (size_t)k->f.bytes;
+    if (have + n + 1 > k->cap) {
+        char *bigger = realloc(k->body, (have + n + 1) * 2);
+        if (!bigger)
+            return 0;               /* libcurl fails the transfer */
+        k->body = bigger;
+        k->cap = (have + n + 1) * 2;
+    }
+    memcpy(k->body + have, data, n);
+    k->body[have + n] = '\0';
+    k->f.bytes += (long long)n;
+    return n;
+}
+
+void fetch_kept_init(struct fetch_kept *k, const struct lab_io *o)
+{
+    *k = (struct fetch_kept){ .opt = *o, .all = o };
+    fetch_init(&k->f, &k->opt);
+    FETCH_SET(k->f.easy, CURLOPT_WRITEFUNCTION, keep_body);
+}
+
+void fetch_kept_cleanup(struct fetch_kept *k)
+{
+    fetch_cleanup(&k->f);
+    free(k->body);
+    k->body = NULL;
+}
+
+bool fetch_kept_run(struct fetch_kept *k, long long n, long long *bytes)
+{
+    const char *url = k->all->urls[n % (long long)k->all->n_urls];
+    const char *mark = strstr(url, "{n}");
+    if (mark)
+        snprintf(k->url, sizeof k->url, "%.*s%lld%s", (int)(mark - url), url, n, mark + 3);
+    else
+        snprintf(k->url, sizeof k->url, "%s", url);
+    k->opt.urls[0] = k->url;        /* fetch_prepare takes urls[n % 1] */
+    k->opt.n_urls = 1;
+    return fetch_run(&k->f, n, bytes);
 }
