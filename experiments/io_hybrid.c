@@ -1,41 +1,34 @@
-/* io_hybrid.c - processes of threads: each process runs whole iterations,
- * each iteration fetches its requests on a pool of threads.
+/* io_hybrid.c - processes of threads: the by-example post's plan.
  *
- * The model: the by-example post's plan. --iterations I independent
- * iterations run on --processes P forked workers [1] (multiprocessing.Pool),
- * each process taking the next iteration number from a counter in shared
- * memory. An iteration fetches --requests R answers on --threads T threads
- * [2] (a ThreadPoolExecutor inside each process: threads for the waiting,
- * processes for what is independent), writes them and its letter counts to
- * one file under --out [3], and the parent, once every child is reaped,
- * adds the counts up and names the most common letter.
+ * The model: --iterations I independent iterations run on --processes P
+ * forked workers [1] (multiprocessing.Pool), each taking the next iteration
+ * from a counter in shared memory. An iteration fetches --requests R
+ * answers on --threads T threads [2] (a ThreadPoolExecutor in each process:
+ * threads for the waits, processes for what is independent) and writes
+ * them and its letter counts to a file under --out [3], whole or not at all
+ * (a temporary name, then rename), so no reader sees half a file, even
+ * after a Ctrl-C. The parent adds the counts up: the most common letter.
+ * Fork hygiene [4]: stdout is flushed before fork (or a child's copy of the
+ * buffer prints twice), each child makes its own easy handles and ends
+ * with _exit (no atexit handler runs). Request k of iteration i is number
+ * i x R + k, put for "{n}" in the URL: the lab server's /letters?n= gives
+ * each 100 letters of its own, the same on every run.
  *
- * The file is written whole or not at all [3]: to a temporary name beside
- * it, flushed to disk, then renamed (rename is atomic): no reader ever sees
- * half a file, even after a Ctrl-C. Fork hygiene [4]: stdout is flushed
- * before fork (or the child's copy of the buffer is printed twice), each
- * child makes its own easy handles and ends with _exit (no atexit handler).
- * Request k of iteration i is number i x R + k, and "{n}" in the URL
- * becomes it: the lab server's /letters?n={n} answers each with its own
- * 100 letters, the same on every run, so the letter counts are exact.
+ * What to watch: `seconds` near ceil(I / P) x ceil(R / T) x latency, where
+ * io_sync takes I x R x latency for the same requests.
  *
- * What to watch: `seconds` near ceil(I / P) x ceil(R / T) x latency: the
- * threads overlap the waits within an iteration, the processes overlap the
- * iterations. Compare io_sync's I x R x latency for the same requests.
+ * Usage: io_hybrid [--url URL] [--iterations I] [--processes P] [--requests R]
+ *                  [--threads T] [--out DIR]
+ *   bin/io_hybrid --url "$(scripts/labserver url)/letters?n={n}" --threads 10
  *
- * Usage: io_hybrid [--url URL] [--iterations I] [--processes P] [--requests R] [--threads T] [--out DIR]
- *   scripts/labserver start
- *   bin/io_hybrid --url "$(scripts/labserver url)/letters?n={n}" --processes 2 --threads 10
+ * Expect: "The most common letter over 5 iterations: 'v', 608 times",
+ * "Downloaded 150 of 150 (15000 bytes, 0 errors) in 0.0x s", then
+ *   experiment=io_hybrid requests=150 workers=10 seconds=0.0... bytes=15000 errors=0 done=150
+ *   iterations=5 processes=2 threads=10 letter=v count=608   (one line)
  *
- * Expect: "Downloaded 150 of 150 (15000 bytes, 0 errors) in 0.0x s", the
- * letter line, then
- *   experiment=io_hybrid requests=150 workers=10 seconds=0.0... bytes=15000 errors=0 done=150 iterations=5 processes=2 threads=10 letter=x count=...
- *
- * See also: io_threads.c (the threads alone), io_multiprocessing.c (the
- * processes alone), fetch.c (one download).
+ * See also: io_threads.c (threads alone), io_multiprocessing.c (processes alone).
  */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,215 +43,176 @@
 #include "lab_more.h"
 #include "trace.h"
 
-enum { MAX_PROCESSES = 256, MAX_THREADS = 1024, MAX_ITERATIONS = 100000 };
+enum { MAX_PROCESSES = 256, MAX_THREADS = 512, MAX_ITERATIONS = 100000 };
 
-static const char summary[] =
-    "io_hybrid: run I iterations (default 5) on P processes (default 2), "
-    "each fetching R requests (default 30) on T threads (default 5), each "
-    "writing its file under --out; the most common letter over all.";
+static const char summary[] = "io_hybrid: I iterations on P processes, each fetching R "
+    "requests (default 30) on T threads and writing a file; the most common letter.";
 
 /* In memory every process shares (mapped before the forks). */
 struct shared {
+    const struct lab_io *opt;
+    const char *dir;
+    long long iterations, threads;  /* T: the threads of each iteration */
     atomic_llong next_iteration, requests_done;
     struct result {                 /* one per iteration, its child fills */
-        atomic_int ready;           /* 1: finished and its file written */
-        atomic_llong done, failed, bytes;
-        long long letters[26];
+        atomic_int ready;           /* 1: finished, its file written */
+        atomic_llong next;          /* its threads' queue of requests */
+        atomic_llong failed, bytes;
+        atomic_llong letters[26];
+        char **bodies;              /* R answers (NULL: failed), child-only */
     } results[];
-};
-
-/* One iteration inside one child: its requests and what came back. */
-struct iteration {
-    const struct lab_io *opt;
-    struct shared *sh;
-    long long first;                /* the first request's number */
-    atomic_llong next;              /* the threads' queue */
-    char **bodies;                  /* R answers, NULL when failed */
-    struct result *r;
 };
 
 struct worker {
     struct fetch_kept k;            /* its handle, keeping the bodies */
+    pthread_t thread;
     long lane;
-    struct iteration *it;
+    struct shared *sh;
+    struct result *r;               /* the iteration under way */
 };
 
 static void *thread_main(void *arg)                                 /* [2] */
 {
     struct worker *w = arg;
-    struct iteration *it = w->it;
-    long long k;
-    while (!lab_stop_signal && (k = atomic_fetch_add(&it->next, 1)) < it->opt->requests) {
-        long long n = it->first + k, bytes = 0;
+    struct result *r = w->r;
+    long long k, first = (r - w->sh->results) * w->sh->opt->requests;
+    while (!lab_stop_signal && (k = atomic_fetch_add(&r->next, 1)) < w->sh->opt->requests) {
+        long long bytes = 0;
         double t0 = trace_clock();
-        bool ok = fetch_kept_run(&w->k, n, &bytes);
+        bool ok = fetch_kept_run(&w->k, first + k, &bytes);
         if (!ok && lab_stop_signal)
             break;                  /* cut short by a signal: not counted */
-        it->bodies[k] = ok ? strdup(w->k.body ? w->k.body : "") : NULL;
-        atomic_fetch_add(&it->r->failed, !ok);
-        atomic_fetch_add(&it->r->bytes, bytes);
-        atomic_fetch_add(&it->r->done, 1);
-        atomic_fetch_add(&it->sh->requests_done, 1);
-        trace_span("request", w->lane, t0, n, "\"request\":%lld,\"bytes\":%lld,\"ok\":%s",
-                   n, bytes, ok ? "true" : "false");
+        r->bodies[k] = ok ? strdup(w->k.body ? w->k.body : "") : NULL;
+        for (const char *p = r->bodies[k]; p && *p; p++)     /* the letters, a to z */
+            if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
+                atomic_fetch_add(&r->letters[(*p | 0x20) - 'a'], 1);
+        atomic_fetch_add(&r->failed, !ok);
+        atomic_fetch_add(&r->bytes, bytes);
+        atomic_fetch_add(&w->sh->requests_done, 1);
+        trace_span("request", w->lane, t0, first + k, "\"request\":%lld,\"bytes\":%lld,"
+                   "\"ok\":%s", first + k, bytes, ok ? "true" : "false");
     }
     return NULL;
 }
 
-/* [3] Write the iteration's file whole, or leave nothing behind. */
-static bool write_result(const char *dir, long long i, struct iteration *it)
+/* What an iteration's file holds: each answer ("-": failed), the counts. */
+static void fill(FILE *out, void *arg)
 {
-    char path[4096], tmp[4096];
-    snprintf(path, sizeof path, "%s/iteration-%lld.txt", dir, i);
-    snprintf(tmp, sizeof tmp, "%s/.iteration-%lld.txt.tmp", dir, i);
-    FILE *out = fopen(tmp, "w");
-    if (!out)
-        return false;
-    fprintf(out, "iteration %lld: %lld requests, %lld failed\n", i, it->opt->requests,
-            (long long)it->r->failed);
-    for (long long k = 0; k < it->opt->requests; k++)
-        fprintf(out, "request %lld %s\n", it->first + k, it->bodies[k] ? it->bodies[k] : "(failed)");
+    struct worker *w = arg;         /* any of the iteration's workers */
+    long long requests = w->sh->opt->requests;
+    long long first = (w->r - w->sh->results) * requests;
+    for (long long k = 0; k < requests; k++)
+        fprintf(out, "request %lld %s\n", first + k, w->r->bodies[k] ? w->r->bodies[k] : "-");
     for (int c = 0; c < 26; c++)
-        fprintf(out, "%s%c=%lld", c ? " " : "letters ", 'a' + c, it->r->letters[c]);
-    fprintf(out, "\n");
-    bool ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
-    ok = fclose(out) == 0 && ok;
-    if (!ok || lab_stop_signal || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return false;
-    }
-    return true;
+        fprintf(out, "%s%c=%lld%s", c ? " " : "letters ", 'a' + c, (long long)w->r->letters[c],
+                c == 25 ? "\n" : "");
 }
 
-/* One iteration: T threads over R requests, then count, write, report. */
-static void run_iteration(long long i, struct worker *ws, long long threads,
-                          const struct lab_io *o, struct shared *sh, const char *dir)
+/* One iteration: T threads over its R requests, then count and write. */
+static void run_iteration(struct shared *sh, long long i, struct worker *ws)
 {
-    struct iteration it = { .opt = o, .sh = sh, .first = i * o->requests, .r = &sh->results[i],
-                            .bodies = calloc((size_t)o->requests, sizeof(char *)) };
-    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
-    if (!it.bodies || !tids)
+    struct result *r = &sh->results[i];
+    long long requests = sh->opt->requests;
+    if (!(r->bodies = calloc((size_t)requests, sizeof(char *))))
         lab_die("out of memory for iteration %lld", i);
-    long long started = 0;
-    for (int err = 0; started < threads && !err; started += !err) {
-        ws[started].it = &it;
-        err = pthread_create(&tids[started], NULL, thread_main, &ws[started]);
+    for (long long t = 0; t < sh->threads; t++) {   /* a failure ends this child */
+        ws[t].r = r;
+        ws[t].sh = sh;
+        lab_check("pthread_create",
+                  pthread_create(&ws[t].thread, NULL, thread_main, &ws[t]));
     }
-    for (long long t = 0; t < started; t++)
-        lab_check("pthread_join", pthread_join(tids[t], NULL));
-    if (started < threads)
-        lab_die("pthread_create: only %lld of %lld threads", started, threads);
-    for (long long k = 0; k < o->requests; k++)   /* the letters, a to z */
-        for (const char *p = it.bodies[k]; p && *p; p++)
-            if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
-                it.r->letters[(*p | 0x20) - 'a']++;
-    if (!lab_stop_signal && !write_result(dir, i, &it) && !lab_stop_signal)
-        lab_die("iteration %lld: cannot write its file in %s: %s", i, dir, strerror(errno));
-    atomic_store(&it.r->ready, !lab_stop_signal);
-    for (long long k = 0; k < o->requests; k++)
-        free(it.bodies[k]);
-    free(it.bodies);
-    free(tids);
+    for (long long t = 0; t < sh->threads; t++)
+        lab_check("pthread_join", pthread_join(ws[t].thread, NULL));
+    char path[4096];                /* [3] whole, or not at all */
+    snprintf(path, sizeof path, "%s/iteration-%lld.txt", sh->dir, i);
+    if (!lab_stop_signal && !lab_write_whole(path, fill, &ws[0]) && !lab_stop_signal)
+        lab_die("iteration %lld: cannot write %s: %s", i, path, strerror(errno));
+    atomic_store(&r->ready, !lab_stop_signal);
+    while (requests-- > 0)
+        free(r->bodies[requests]);
+    free(r->bodies);
 }
 
-static _Noreturn void child_main(long long index, long long iterations, long long threads,
-                                 const struct lab_io *o, struct shared *sh, const char *dir)
-{                                                                    /* [1] */
+static _Noreturn void child_main(struct shared *sh, long long index)     /* [1] */
+{
+    static struct worker ws[MAX_THREADS];   /* each child's own copy */
     trace_process("child %lld", index);
-    struct worker *ws = calloc((size_t)threads, sizeof *ws);
-    if (!ws)
-        lab_die("out of memory for %lld threads", threads);
-    for (long long t = 0; t < threads; t++) {
-        fetch_kept_init(&ws[t].k, o);   /* [4] made after the fork */
+    for (long long t = 0; t < sh->threads; t++) {
+        fetch_kept_init(&ws[t].k, sh->opt);     /* [4] made after the fork */
         ws[t].lane = (long)t + 1;
         trace_lane(ws[t].lane, "thread %ld", ws[t].lane);
     }
     long long i;
-    while (!lab_stop_signal && (i = atomic_fetch_add(&sh->next_iteration, 1)) < iterations)
-        run_iteration(i, ws, threads, o, sh, dir);
-    for (long long t = 0; t < threads; t++)
+    while (!lab_stop_signal && (i = atomic_fetch_add(&sh->next_iteration, 1)) < sh->iterations)
+        run_iteration(sh, i, ws);
+    for (long long t = 0; t < sh->threads; t++)
         fetch_kept_cleanup(&ws[t].k);
-    free(ws);
     _exit(0);                       /* [4] */
 }
 
 int main(int argc, char **argv)
 {
-    long long iterations = 5, processes = 2, threads = 5;
-    const char *dir = "results/io_hybrid", *workers = NULL;
+    long long iterations = 5, processes = 2, threads = 0;
+    const char *dir = "results/io_hybrid";
     const struct lab_opt more[] = {
-        { "iterations", LAB_NUMBER, "I", "independent iterations (default 5)",
+        { "iterations", LAB_NUMBER, "I", "iterations (default 5)",
           .number = &iterations, .min = 1, .max = MAX_ITERATIONS },
-        { "processes", LAB_NUMBER, "P", "forked workers running them (default 2)",
+        { "processes", LAB_NUMBER, "P", "processes (default 2)",
           .number = &processes, .min = 1, .max = MAX_PROCESSES },
-        { "threads", LAB_NUMBER, "T", "threads per iteration (default 5)",
+        { "threads", LAB_NUMBER, "T", "threads per iteration (default 5; or --workers T)",
           .number = &threads, .min = 1, .max = MAX_THREADS },
-        { "out", LAB_TEXT, "DIR", "the iterations' files (default results/io_hybrid)",
-          .text = &dir },
-        { "workers", LAB_TEXT, "W", "not here: --threads and --processes",
-          .text = &workers },
+        { "out", LAB_TEXT, "DIR", "the files (default results/io_hybrid)", .text = &dir },
         { 0 }
     };
-    struct lab_io o = { .requests = 30 };
-    lab_io_options_more(argc, argv, summary, &o, 1, 0, more);
-    if (workers)
-        lab_usage_error("--workers: this lesson takes --threads T and --processes P");
+    struct lab_io o = { .requests = 30, .workers = 5 };
+    lab_io_options_more(argc, argv, summary, &o, MAX_THREADS, 0, more);
     lab_out_folder("out", dir);
-    o.workers = threads < o.requests ? threads : o.requests;
-    threads = o.workers;
+    if (threads)                    /* --threads, the name here for --workers */
+        o.workers = threads < o.requests ? threads : o.requests;
     processes = processes < iterations ? processes : iterations;
-    lab_reserve_files(threads, "threads", threads);    /* a socket each, per child */
+    lab_reserve_files(o.workers, "threads", o.workers);    /* a socket each, per child */
     lab_catch_signals();
     fetch_global_init();
-
     size_t size = sizeof(struct shared) + (size_t)iterations * sizeof(struct result);
     struct shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    pid_t *pids = calloc((size_t)processes, sizeof *pids);
-    if (sh == MAP_FAILED || !pids)
+    pid_t pids[MAX_PROCESSES];
+    if (sh == MAP_FAILED)
         lab_die("no memory for %lld iterations: %s", iterations, strerror(errno));
-
+    *sh = (struct shared){ .opt = &o, .dir = dir, .iterations = iterations, .threads = o.workers };
     double start = lab_now();
     long long running = 0, died = 0, total = iterations * o.requests;
     for (long long k = 0; k < processes; k++) {
         fflush(stdout);             /* [4] */
         pid_t pid = fork();
         if (pid == 0)
-            child_main(k, iterations, threads, &o, sh, dir);
-        if (pid < 0 && ++died)      /* stop those started: no orphans */
+            child_main(sh, k);
+        if (pid < 0 && ++died) {    /* stop those started: no orphans */
             fprintf(stderr, "io_hybrid: fork: %s\n", strerror(errno));
-        if (pid < 0)
             break;
+        }
         pids[running++] = pid;
     }
     died += lab_wait_children(pids, running, died > 0, &sh->requests_done, total);
     double seconds = lab_now() - start;
     lab_progress_end();
-
-    long long done = 0, failed = 0, bytes = 0, letters[26] = { 0 };
-    for (long long i = 0; i < iterations; i++) {
-        struct result *r = &sh->results[i];
-        if (!atomic_load(&r->ready))
-            continue;
-        done += r->done;
+    long long done = sh->requests_done, failed = 0, bytes = 0, letters[26] = { 0 };
+    for (struct result *r = sh->results; r < sh->results + iterations; r++) {
+        for (int c = 0; c < 26 && r->ready; c++)    /* only whole iterations */
+            letters[c] += r->letters[c];
         failed += r->failed;
         bytes += r->bytes;
-        for (int c = 0; c < 26; c++)
-            letters[c] += r->letters[c];
     }
     int best = 0;
-    for (int c = 1; c < 26; c++)
-        if (letters[c] > letters[best])
-            best = c;               /* a tie goes to the earlier letter */
+    for (int c = 1; c < 26; c++)    /* a tie goes to the earlier letter */
+        best = letters[c] > letters[best] ? c : best;
     munmap(sh, size);
-    free(pids);
     curl_global_cleanup();
     printf("The most common letter over %lld iterations: '%c', %lld times\n",
            iterations, 'a' + best, letters[best]);
-    struct lab_io all = o;          /* the record counts every iteration's requests */
-    all.requests = total;
+    o.requests = total;             /* the record counts every iteration's */
     char extra[160];
-    snprintf(extra, sizeof extra, "iterations=%lld processes=%lld threads=%lld letter=%c count=%lld",
-             iterations, processes, threads, 'a' + best, letters[best]);
-    fetch_report("io_hybrid", &all, threads, seconds, bytes, failed, done, extra);
+    snprintf(extra, sizeof extra, "iterations=%lld processes=%lld threads=%lld letter=%c "
+             "count=%lld", iterations, processes, o.workers, 'a' + best, letters[best]);
+    fetch_report("io_hybrid", &o, o.workers, seconds, bytes, failed, done, extra);
     lab_finish(failed + died);
 }

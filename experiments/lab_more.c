@@ -137,6 +137,26 @@ long long lab_wait_children(const pid_t *pids, long long n, bool stop_now,
     return failed;
 }
 
+bool lab_write_whole(const char *path, void (*fill)(FILE *out, void *arg), void *arg)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return false;
+    FILE *out = fopen(tmp, "w");
+    if (!out)
+        return false;
+    fill(out, arg);
+    bool ok = fflush(out) == 0 && !ferror(out) && fsync(fileno(out)) == 0;
+    ok = fclose(out) == 0 && ok;
+    if (!ok || lab_stop_signal || rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        errno = err;
+        return false;
+    }
+    return true;
+}
+
 /* libcurl hands the body over in pieces: append each (f.bytes is set back
  * to 0 by fetch_prepare, so a retry starts the body afresh). */
 static size_t keep_body(char *data, size_t size, size_t nmemb, void *userp)

@@ -10,6 +10,7 @@
 #define LAB_MORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "fetch.h"
 #include "lab.h"
@@ -30,6 +31,12 @@ void lab_out_folder(const char *option, const char *dir);
  * stops its work and exits. Returns how many did not exit with status 0. */
 long long lab_wait_children(const pid_t *pids, long long n, bool stop_now,
                             _Atomic long long *done, long long total);
+
+/* Write the file at path whole or not at all: fill writes it to path.tmp,
+ * which is flushed to disk and renamed over path (rename is atomic: a
+ * reader sees the old file or the new one, never half of one). False, and
+ * no path.tmp left, if anything failed or a stop signal came first. */
+bool lab_write_whole(const char *path, void (*fill)(FILE *out, void *arg), void *arg);
 
 /* A download that keeps the answer's body (fetch.c only counts it). */
 struct fetch_kept {
