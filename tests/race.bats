@@ -34,6 +34,13 @@ race_ok() {
 
 @test "plain with two threads loses updates (in one of a few tries)" {
     [ "$(nproc)" -ge 2 ] || skip "one CPU: the threads never run at once"
+    if [ "${LAB_SANITIZED:-}" = tsan ]; then
+        # The race runs (and tests/tsan.supp keeps it from failing the run),
+        # but ThreadSanitizer checks every racy access under its own lock, so
+        # the two threads' increments no longer interleave.
+        race_ok --mode plain --workers 2 --increments 100_000
+        skip "under ThreadSanitizer the increments do not interleave"
+    fi
     for try in 1 2 3 4 5 6 7 8 9 10; do
         race_ok --mode plain --workers 2 --increments 10_000_000
         [ "$(record counted)" -le 20000000 ]    # lost, never invented
