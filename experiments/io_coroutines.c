@@ -33,9 +33,9 @@
  *   bin/io_coroutines --url "$(scripts/labserver url)/delay?s=0.05&bytes=17" --requests 40
  *   bin/io_coroutines --url "$(scripts/labserver url)/delay?s=0.05&bytes=17" --requests 40 --block-ms 200
  *
- * Expect: "Downloaded 40 of 40 (680 bytes, 0 errors) in 0.05x s" and then
- *   experiment=io_coroutines requests=40 workers=40 seconds=0.05... bytes=680 errors=0 done=40 block_ms=0
- *   (with --block-ms 200: seconds=0.25...)
+ * Expect: "Downloaded 40 of 40 (680 bytes, 0 errors) in 0.06 s" or so, then
+ *   experiment=io_coroutines requests=40 workers=40 seconds=0.06... bytes=680 errors=0 done=40 block_ms=0
+ *   (with --block-ms 200: seconds=0.26...)
  *
  * See also: io_async.c (the same loop, written as callbacks), io_threads.c
  * (each download blocks its own thread instead), fetch.c.
