@@ -169,3 +169,15 @@ procs = {e["pid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["na
 assert all(procs.get(e["pid"], "").startswith("child ") for e in spans), procs
 PY
 }
+
+@test "the lab server's /letters: the strings computed here, 404 past the last" {
+    letters_for 4096 >"$BATS_TEST_TMPDIR/letters"
+    for n in 0 1 2 99 4095; do
+        run -0 curl -fsS "$LAB_BASE/letters?n=$n"
+        [ "$output" = "$(sed -n "$((n + 1))p" "$BATS_TEST_TMPDIR/letters")" ]
+    done
+    for bad in "n=4096" "n=" "n=-1" "n=x" ""; do
+        run -0 curl -sS -o /dev/null -w '%{http_code}' "$LAB_BASE/letters?$bad"
+        [ "$output" = 404 ] || { echo "'$bad': $output" >&2; false; }
+    done
+}
