@@ -41,7 +41,6 @@
  * (each download blocks its own thread instead), fetch.c.
  */
 #include <curl/curl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -5,6 +5,10 @@
  * --iterations, --processes, --threads and --out) lists them in a table of
  * its own, as for lab_parse(): they are taken out of argv first, shown by
  * --help after the summary, and the rest goes to lab_io_options().
+ *
+ * Then io_hybrid's plumbing: an output folder checked before any work, a
+ * file written whole or not at all, the parent's wait for its children,
+ * and a download that keeps the body it got (fetch.c only counts it).
  */
 #ifndef LAB_MORE_H
 #define LAB_MORE_H
