@@ -29,7 +29,7 @@ CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab lab_options trace fetch workloads gil fuzz_lab
+SHARED   := lab lab_options trace fetch workloads gil fuzz_lab lab_more
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
@@ -54,6 +54,9 @@ $(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
 
 $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@
+
+# The I/O lessons with options of their own beside the I/O set.
+$(BIN)/io_coroutines $(BIN)/io_hybrid: $(O)/lab_more.o
 
 $(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
@@ -110,14 +113,15 @@ test check: build
 # test expects, so any report fails a test.
 SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1 \
            UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1 \
-           TSAN_OPTIONS=exitcode=88:halt_on_error=1
+           TSAN_OPTIONS=exitcode=88:halt_on_error=1:suppressions=$(abspath tests/tsan.supp)
 sanitize:
 	$(MAKE) O=build/asan/obj BIN=build/asan/bin CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" build
 	$(MAKE) O=build/tsan/obj BIN=build/tsan/bin CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" build
 	$(SAN_ENV) LAB_BIN=$(abspath build/asan/bin) LAB_SANITIZED=asan bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) tests/
 	$(SAN_ENV) LAB_BIN=$(abspath build/tsan/bin) LAB_SANITIZED=tsan bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) $(SAN_THREADED_TESTS)
 # ThreadSanitizer: the files whose lessons start threads.
-SAN_THREADED_TESTS := $(wildcard tests/io.bats tests/cpu.bats tests/gil.bats)
+# (race --mode plain is a deliberate data race: tests/tsan.supp excuses it.)
+SAN_THREADED_TESTS := $(wildcard tests/io.bats tests/cpu.bats tests/gil.bats tests/race.bats tests/hybrid.bats)
 
 # Memcheck over every lesson at a small size: no errors, no leaks.
 valgrind: build
