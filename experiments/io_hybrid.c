@@ -66,7 +66,6 @@ struct shared {
 struct worker {
     struct fetch_kept k;            /* its handle, keeping the bodies */
     pthread_t thread;
-    long lane;
     struct shared *sh;
     struct result *r;               /* the iteration under way */
 };
@@ -78,8 +77,7 @@ static void *thread_main(void *arg)                                 /* [2] */
     long long k, first = (r - w->sh->results) * w->sh->opt->requests;
     while (!lab_stop_signal && (k = atomic_fetch_add(&r->next, 1)) < w->sh->opt->requests) {
         long long bytes = 0;
-        double t0 = trace_clock();
-        bool ok = fetch_kept_run(&w->k, first + k, &bytes);
+        bool ok = fetch_kept_run(&w->k, first + k, &bytes);  /* traced on w->k.f.lane */
         if (!ok && lab_stop_signal)
             break;                  /* cut short by a signal: not counted */
         r->bodies[k] = ok ? strdup(w->k.body ? w->k.body : "") : NULL;
@@ -89,8 +87,6 @@ static void *thread_main(void *arg)                                 /* [2] */
         atomic_fetch_add(&r->failed, !ok);
         atomic_fetch_add(&r->bytes, bytes);
         atomic_fetch_add(&w->sh->requests_done, 1);
-        trace_span("request", w->lane, t0, first + k, "\"request\":%lld,\"bytes\":%lld,"
-                   "\"ok\":%s", first + k, bytes, ok ? "true" : "false");
     }
     return NULL;
 }
@@ -139,8 +135,8 @@ static _Noreturn void child_main(struct shared *sh, long long index)     /* [1] 
     trace_process("child %lld", index);
     for (long long t = 0; t < sh->threads; t++) {
         fetch_kept_init(&ws[t].k, sh->opt);     /* [4] made after the fork */
-        ws[t].lane = (long)t + 1;
-        trace_lane(ws[t].lane, "thread %ld", ws[t].lane);
+        ws[t].k.f.lane = (long)t + 1;          /* fetch_run traces each request here */
+        trace_lane(ws[t].k.f.lane, "thread %ld", ws[t].k.f.lane);
     }
     long long i;
     while (!lab_stop_signal && (i = atomic_fetch_add(&sh->next_iteration, 1)) < sh->iterations)
