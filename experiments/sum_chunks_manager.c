@@ -31,11 +31,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "lab.h"
+#include "procs.h"
 #include "trace.h"
 
 enum { MAX_CHUNKS = 1024 };     /* a sane number of processes */
@@ -66,7 +66,6 @@ static struct dict *shared_dict;        /* --shared-memory, else NULL */
 static struct counter *sets_done;       /* per child, shared: --progress */
 static struct link child_links[MAX_CHUNKS], parent_link;
 static pid_t child_pids[MAX_CHUNKS], manager_pid;     /* 0: reaped, or none */
-static sigset_t unblocked;              /* the parent waits with this mask */
 
 /* Set or get m->key: the same code in the manager and in shared memory. */
 static void dict_apply(struct dict *d, struct message *m)
@@ -100,8 +99,8 @@ static void lock_dict(struct dict *d)
             d->used = d->undo_used;
             atomic_store(&d->undo_slot, -1);
         }
-        fprintf(stderr, "sum_chunks_manager: a process died holding the dict's "
-                "lock; %s\n", slot >= 0 ? "its store undone" : "it was not storing");
+        fprintf(stderr, "sum_chunks_manager: a process died holding the lock%s\n",
+                slot >= 0 ? "; its store undone" : "");
         err = pthread_mutex_consistent(&d->lock);
     }
     lab_check("pthread_mutex_lock", err);
@@ -141,22 +140,6 @@ static bool call(int fd, bool set, long long i, unsigned __int128 *value)
     }
     *value = m.value;
     return m.found;
-}
-
-/* fork(), stdio flushed first: a child never writes the parent's buffers.
- * The child dies of SIGINT and SIGTERM, and ends only by _exit (no exit
- * handlers: they are the parent's; lab_die in a child _exits too). */
-static pid_t start_process(void)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        lab_die("fork: %s", strerror(errno));   /* the ones started end */
-    if (pid == 0) {                             /* when our sockets close */
-        lab_default_signals();
-        sigprocmask(SIG_SETMASK, &unblocked, NULL);
-    }
-    return pid;
 }
 
 /* A child: sum chunk i, store it (1 + ops times) and _exit. */
@@ -245,14 +228,14 @@ static void start_processes(bool shared_memory)
             struct link *l = i < chunks ? &child_links[i] : &parent_link;
             *l = (struct link){ .user = ends[0], .manager = ends[1] };
         }
-        manager_pid = start_process();
+        manager_pid = procs_fork();
         if (manager_pid == 0)
             manager_main();
         for (long long i = 0; i <= chunks; i++)     /* only the manager */
             close(i < chunks ? child_links[i].manager : parent_link.manager);
     }
     for (long long i = 0; i < chunks && !lab_stop_signal; i++) {
-        child_pids[i] = start_process();
+        child_pids[i] = procs_fork();
         if (child_pids[i] == 0)
             child_main(i);
         if (!shared_dict)
@@ -260,32 +243,22 @@ static void start_processes(bool shared_memory)
     }
 }
 
-/* Wait for process *pid to end and reap it, drawing the children's progress
- * meanwhile. Its pidfd becomes readable when it ends (Python's
- * Process.sentinel); SIGINT and SIGTERM get in only during the ppoll. Once
- * interrupted, end every process not yet reaped. True if it exited 0. */
+static void show_progress(void)
+{
+    long long sets = 0;
+    for (long long i = 0; i < chunks; i++)
+        sets += atomic_load_explicit(&sets_done[i].sets, memory_order_relaxed);
+    lab_progress(sets, chunks * (ops + 1));
+}
+
+/* Wait for process *pid to end (procs.c), drawing the children's progress,
+ * and reap it; once interrupted, end every process. True if it exited 0. */
 static bool join(pid_t *pid, const char *what, long long index)
 {
-    struct timespec tick = { 0, 100 * 1000000 };
-    int fd = *pid > 0 ? pidfd_open(*pid, 0) : -1;
-    if (*pid > 0 && fd < 0)
-        lab_die("pidfd_open: %s", strerror(errno));
-    for (int ready = 0; fd >= 0 && ready == 0 && !lab_stop_signal;) {
-        long long sets = 0;
-        for (long long i = 0; i < chunks; i++)
-            sets += atomic_load_explicit(&sets_done[i].sets, memory_order_relaxed);
-        lab_progress(sets, chunks * (ops + 1));
-        ready = ppoll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, &tick, &unblocked);
-        if (ready < 0 && errno != EINTR)
-            lab_die("ppoll: %s", strerror(errno));
-    }
-    if (fd >= 0)
-        close(fd);
-    for (long long i = 0; lab_stop_signal && i <= chunks; i++) {
-        pid_t other = i < chunks ? child_pids[i] : manager_pid;
-        if (other > 0)
-            kill(other, SIGTERM);
-    }
+    if (*pid > 0 && !procs_wait(*pid, show_progress))
+        for (long long i = 0; lab_stop_signal && i <= chunks; i++)
+            if ((i < chunks ? child_pids[i] : manager_pid) > 0)
+                kill(i < chunks ? child_pids[i] : manager_pid, SIGTERM);
     bool ok = *pid <= 0 || lab_reap(*pid, what, index, lab_stop_signal);
     *pid = 0;
     return ok || lab_stop_signal;   /* ending them was our doing */
@@ -316,7 +289,7 @@ int main(int argc, char **argv)
     if (sets_done == MAP_FAILED)
         lab_die("mmap: %s", strerror(errno));
     lab_catch_signals();
-    lab_block_signals(&unblocked);
+    procs_block_signals();
     double start = lab_now();
     start_processes(shared_memory);
     long long failed = 0;
