@@ -255,7 +255,7 @@ static void show_progress(void)
  * and reap it; once interrupted, end every process. True if it exited 0. */
 static bool join(pid_t *pid, const char *what, long long index)
 {
-    if (*pid > 0 && !procs_wait(*pid, show_progress))
+    if (*pid > 0 && !procs_wait(*pid, pid == &manager_pid ? NULL : show_progress))
         for (long long i = 0; lab_stop_signal && i <= chunks; i++)
             if ((i < chunks ? child_pids[i] : manager_pid) > 0)
                 kill(i < chunks ? child_pids[i] : manager_pid, SIGTERM);
@@ -303,6 +303,7 @@ int main(int argc, char **argv)
         total += part;
         failed += !got;
     }
+    show_progress();            /* the last count: all done, or where it stopped */
     lab_progress_end();
     if (!shared_dict)           /* our end of file tells the manager to stop */
         close(parent_link.user);
