@@ -160,3 +160,62 @@ PY
     done
     [ -z "$bad" ] || { printf '%s' "$bad" >&2; false; }
 }
+
+@test "io_async: a server that drops connections, or goes away mid-run, is counted, not fatal" {
+    # /drop closes the connection without an answer: the socket goes away
+    # under the loop every other request.
+    run -1 --separate-stderr "$LAB_BIN/io_async" --url "$LAB_BASE/delay?s=0.01&bytes=10" \
+        --url "$LAB_BASE/drop" --requests 200 --workers 20
+    [ "$(record done)" = 200 ]
+    [ "$(record errors)" = 100 ]
+    [ "$(record bytes)" = 1000 ]
+    [[ "$stderr" != *"epoll_ctl: "* ]]          # only a logged DEL would be allowed
+    # A server of its own, stopped (fast shutdown: every connection closed)
+    # while 100 transfers wait for their answers.
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/server"
+    local base pid
+    base=$("$LAB_TOP/scripts/labserver" start 3>&-)
+    "$LAB_BIN/io_async" --url "$base/delay?s=1&bytes=10" --requests 300 --workers 100 \
+        >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    pid=$!
+    sleep 0.4
+    "$LAB_TOP/scripts/labserver" stop 3>&-
+    status=0
+    wait "$pid" || status=$?
+    output=$(cat "$BATS_TEST_TMPDIR/out")
+    [ "$status" = 1 ]
+    [ "$(record done)" = 300 ]
+    [ "$(record errors)" = 300 ]                # none had its answer yet
+    [[ "$(cat "$BATS_TEST_TMPDIR/err")" != *"epoll_ctl: "* ]]
+}
+
+@test "io_async --trace: one request span per transfer counted, on its transfer slot's lane" {
+    run -0 --separate-stderr "$LAB_BIN/io_async" --url "$LAB_BASE/delay?s=0.02&bytes=7" \
+        --requests 60 --workers 8 --trace "$BATS_TEST_TMPDIR/async.json"
+    run -0 /usr/bin/python3 - "$BATS_TEST_TMPDIR/async.json" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+lanes = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+assert lanes == {k: f"transfer slot {k}" for k in range(1, 9)}, lanes
+requests = [e for e in events if e["ph"] == "X"]
+assert all(e["cat"] == "request" for e in requests)
+assert sorted(e["args"]["request"] for e in requests) == list(range(60))
+assert all(e["args"]["bytes"] == 7 and e["args"]["ok"] for e in requests)
+assert all(e["dur"] >= 20000 for e in requests), "each waited its 20 ms"
+for lane in lanes:
+    spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in requests if e["tid"] == lane)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"overlap on {lane}"
+# All 8 slots at work at once: the first 8 requests overlap in time.
+first = sorted(requests, key=lambda e: e["ts"])[:8]
+assert max(e["ts"] for e in first) < min(e["ts"] + e["dur"] for e in first)
+PY
+}
+
+@test "io_async: a SIGINT while retries wait out their back-off still stops at once" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "sanitizers slow the ending down"
+    # 503 every time: every handle is waiting to retry (2 s back-offs at most).
+    run -0 stop_time io_async "--url $LAB_BASE/status/503 --requests 50 --workers 10 --retries 20" 1
+    read -r code ms <<<"$output"
+    [ "$code" = -2 ]
+    awk -v ms="$ms" 'BEGIN { exit !(ms < 150) }'
+}
