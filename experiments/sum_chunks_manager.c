@@ -147,9 +147,9 @@ static _Noreturn void child_main(long long i)
 {
     trace_process("child %lld", i);
     trace_lane(1, "worker");
-    close(parent_link.user);    /* else a dead parent's hang-up would not show */
-    for (long long j = i + 1; !shared_dict && j < chunks; j++)
-        close(child_links[j].user);
+    /* The later children's ends and the parent's: else hang-ups would not show. */
+    for (long long j = i + 1; !shared_dict && j <= chunks; j++)
+        close(j < chunks ? child_links[j].user : parent_link.user);
     unsigned long long first = i * numbers / chunks + 1, last = (i + 1) * numbers / chunks;
     unsigned __int128 part = (unsigned __int128)(first + last) * (last - first + 1) / 2;
     bool ok = true;
@@ -255,10 +255,13 @@ static void show_progress(void)
  * and reap it; once interrupted, end every process. True if it exited 0. */
 static bool join(pid_t *pid, const char *what, long long index)
 {
-    if (*pid > 0 && !procs_wait(*pid, pid == &manager_pid ? NULL : show_progress))
-        for (long long i = 0; lab_stop_signal && i <= chunks; i++)
-            if ((i < chunks ? child_pids[i] : manager_pid) > 0)
-                kill(i < chunks ? child_pids[i] : manager_pid, SIGTERM);
+    if (*pid > 0 && !procs_wait(*pid, pid == &manager_pid ? NULL : show_progress)) {
+        for (long long i = 0; lab_stop_signal && i <= chunks; i++) {
+            pid_t other = i < chunks ? child_pids[i] : manager_pid;
+            if (other > 0)
+                kill(other, SIGTERM);
+        }
+    }
     bool ok = *pid <= 0 || lab_reap(*pid, what, index, lab_stop_signal);
     *pid = 0;
     return ok || lab_stop_signal;   /* ending them was our doing */
