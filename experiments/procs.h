@@ -24,8 +24,15 @@ void procs_block_signals(void);
 /* fork() with stdio flushed; in the child, the signals as they were. */
 pid_t procs_fork(void);
 
-/* Wait until process pid has ended (true; reap it after) or SIGINT or
- * SIGTERM arrived (false), calling tick(), if not NULL, every 100 ms. */
-bool procs_wait(pid_t pid, void (*tick)(void));
+/* Wait until process *pid has ended or SIGINT or SIGTERM arrived, calling
+ * tick(), if not NULL, every 100 ms; once a signal came, send SIGTERM to
+ * every process procs_fork started and nobody reaped yet. Then reap *pid
+ * (lab_reap: says on stderr how it died, unless the run was stopped) and
+ * set it to 0 (0 already: nothing to do). True if it exited 0, or if the
+ * run was stopped (ending them was our doing). */
+bool procs_join(pid_t *pid, const char *what, long long index, void (*tick)(void));
+
+/* size bytes of zeroed memory shared with every child forked after. */
+void *procs_shared(size_t size);
 
 #endif

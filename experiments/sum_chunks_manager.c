@@ -30,7 +30,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -208,10 +207,7 @@ static void start_processes(bool shared_memory)
 {
     if (shared_memory) {
         pthread_mutexattr_t attr;
-        shared_dict = mmap(NULL, sizeof *shared_dict, PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (shared_dict == MAP_FAILED)
-            lab_die("mmap: %s", strerror(errno));
+        shared_dict = procs_shared(sizeof *shared_dict);     /* mmap, MAP_SHARED */
         atomic_init(&shared_dict->undo_slot, -1);
         lab_check("pthread_mutexattr_init", pthread_mutexattr_init(&attr));
         lab_check("pthread_mutexattr_setpshared",
@@ -251,22 +247,6 @@ static void show_progress(void)
     lab_progress(sets, chunks * (ops + 1));
 }
 
-/* Wait for process *pid to end (procs.c), drawing the children's progress,
- * and reap it; once interrupted, end every process. True if it exited 0. */
-static bool join(pid_t *pid, const char *what, long long index)
-{
-    if (*pid > 0 && !procs_wait(*pid, pid == &manager_pid ? NULL : show_progress)) {
-        for (long long i = 0; lab_stop_signal && i <= chunks; i++) {
-            pid_t other = i < chunks ? child_pids[i] : manager_pid;
-            if (other > 0)
-                kill(other, SIGTERM);
-        }
-    }
-    bool ok = *pid <= 0 || lab_reap(*pid, what, index, lab_stop_signal);
-    *pid = 0;
-    return ok || lab_stop_signal;   /* ending them was our doing */
-}
-
 int main(int argc, char **argv)
 {
     bool shared_memory = false;
@@ -287,10 +267,7 @@ int main(int argc, char **argv)
     if (chunks > numbers)
         lab_usage_error("--chunks %lld: more than the %lld numbers", chunks, numbers);
     lab_reserve_files(2 * chunks + 2, "chunks", chunks);   /* two sockets a chunk */
-    sets_done = mmap(NULL, (size_t)chunks * sizeof *sets_done, PROT_READ | PROT_WRITE,
-                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sets_done == MAP_FAILED)
-        lab_die("mmap: %s", strerror(errno));
+    sets_done = procs_shared((size_t)chunks * sizeof *sets_done);
     lab_catch_signals();
     procs_block_signals();
     double start = lab_now();
@@ -300,7 +277,7 @@ int main(int argc, char **argv)
     char buf[40];
     for (long long i = 0; i < chunks; i++) {    /* join child i, get its part */
         unsigned __int128 part = 0;
-        failed += !join(&child_pids[i], "child", i);
+        failed += !procs_join(&child_pids[i], "child", i, show_progress);
         bool got = !lab_stop_signal && call(parent_link.user, false, i, &part);
         printf("part-%lld %s\n", i, got ? lab_u128(part, buf) : "missing");
         total += part;
@@ -310,7 +287,7 @@ int main(int argc, char **argv)
     lab_progress_end();
     if (!shared_dict)           /* our end of file tells the manager to stop */
         close(parent_link.user);
-    failed += !join(&manager_pid, "manager", 0);    /* (none with shared memory) */
+    failed += !procs_join(&manager_pid, "manager", 0, NULL);   /* (shared memory: none) */
     double seconds = lab_now() - start;
     printf("total %s\n", lab_u128(total, buf));
     lab_record("experiment=sum_chunks_manager numbers=%lld chunks=%lld mode=%s ops=%lld "
