@@ -14,8 +14,8 @@
  * be real, as network waits are, for the CPU thread to take the lock
  * meanwhile: against a 0.05 ms answer it often has not woken up yet.)
  * --trace draws it: on the I/O thread's lane each request, then the wait
- * for the lock ("gil-wait"); on the CPU thread's lane its one long task and
- * the slices of it that held the lock.
+ * for the lock ("gil-wait"); on the CPU thread's lane its one long
+ * "compute" and the slices of it that held the lock.
  *
  * Usage: io_convoy [--url URL]... [--requests N] [--gil] [--switch-interval-us US]
  *   scripts/labserver start
@@ -78,7 +78,7 @@ static void *cpu_main(void *arg)
             gil_check(&s->gil, CPU_THREAD);
     }
     drop(s, CPU_THREAD);
-    trace_span("task", CPU_THREAD, t0, 0, "\"task\":0,\"workload\":\"sumsq\"");
+    trace_span("compute", CPU_THREAD, t0, -1, NULL);  /* not a task: it is stopped */
     return NULL;
 }
 

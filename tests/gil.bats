@@ -112,7 +112,7 @@ PY
     run -0 gil_trace_check "$BATS_TEST_TMPDIR/gil4.json"
 }
 
-@test "io_convoy --gil --trace: requests on the I/O thread's lane, the task on the CPU thread's, one holder at a time" {
+@test "io_convoy --gil --trace: requests on the I/O thread's lane, the computing on the CPU thread's, one holder at a time" {
     run -0 --separate-stderr "$LAB_BIN/io_convoy" --url "$LAB_BASE/delay?s=0.005&bytes=10" \
         --requests 20 --gil --switch-interval-us 5000 --trace "$BATS_TEST_TMPDIR/convoy.json"
     [ "$(record done)" = 40 ]
@@ -127,8 +127,9 @@ requests = [e for e in spans if e["cat"] == "request"]
 assert len(requests) == 40 and all(e["tid"] == 1 for e in requests)
 assert sorted(e["args"]["request"] for e in requests) == list(range(40))
 assert all(e["args"]["bytes"] == 10 and e["args"]["ok"] for e in requests)
-tasks = [e for e in spans if e["cat"] == "task"]
-assert len(tasks) == 1 and tasks[0]["tid"] == 2
+compute = [e for e in spans if e["cat"] == "compute"]
+assert len(compute) == 1 and compute[0]["tid"] == 2
+assert not [e for e in spans if e["cat"] == "task"], "the CPU thread is stopped: no task done"
 # On the I/O lane, requests, waits and holds follow one another.
 io = sorted((e["ts"], e["ts"] + e["dur"]) for e in spans if e["tid"] == 1)
 assert all(a[1] <= b[0] + 0.001 for a, b in zip(io, io[1:])), "overlap on the I/O lane"

@@ -219,3 +219,35 @@ PY
     [ "$code" = -2 ]
     awk -v ms="$ms" 'BEGIN { exit !(ms < 150) }'
 }
+
+@test "every program's --trace, cut short by SIGINT: valid JSON, one span per unit counted, no temporary file" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "timing-bound under sanitizers"
+    local name args bad=""
+    for name in $(programs); do
+        long_runs "$name" >/dev/null || { bad+="$name: no long run in long_runs"$'\n'; continue; }
+        args=$(long_runs "$name" | head -n 1)
+        local dir="$BATS_TEST_TMPDIR/$name" pid
+        mkdir -p "$dir"
+        # shellcheck disable=SC2086
+        "$LAB_BIN/$name" $args --trace "$dir/trace.json" >"$dir/out" 2>/dev/null 3>&- &
+        pid=$!
+        sleep 1
+        kill -INT "$pid"
+        wait "$pid" || true
+        [ "$(ls "$dir")" = "$(printf 'out\ntrace.json')" ] ||
+            bad+="$name: left $(ls "$dir" | paste -sd' ')"$'\n'
+        /usr/bin/python3 - "$dir/trace.json" "$(tail -n 1 "$dir/out")" 2>>"$dir/why" <<'PY' ||
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+record = dict(p.split("=", 1) for p in sys.argv[2].split() if "=" in p)
+units = [e for e in events if e["ph"] == "X" and e["cat"] in ("request", "task")]
+if "done" in record:
+    assert len(units) == int(record["done"]), f"{len(units)} spans, done={record['done']}"
+for e in events:
+    if e["ph"] == "X":
+        assert 0 <= e["ts"] and e["dur"] >= 0, e
+PY
+            bad+="$name: $(tail -n 1 "$dir/why")"$'\n'
+    done
+    [ -z "$bad" ] || { printf '%s' "$bad" >&2; false; }
+}
