@@ -92,19 +92,14 @@ static double timed_downloads(struct lab_state *s, struct fetch *f)
     take(s, IO_THREAD);
     for (; n < s->opt.requests && !lab_stop_signal; n++) {
         drop(s, IO_THREAD);
-        double t0 = trace_clock();
         long long bytes = 0;
-        bool ok = fetch_run(f, n, &bytes);
-        double t1 = trace_clock();
+        bool ok = fetch_run(f, s->done, &bytes);    /* traced on f->lane */
         take(s, IO_THREAD);             /* [the convoy: wait here] */
         if (!ok && lab_stop_signal)
             break;                      /* cut short by a signal */
         s->bytes += bytes;
         s->failed += !ok;
         s->done++;
-        trace_span_to("request", IO_THREAD, t0, t1, s->done - 1,
-                      "\"request\":%lld,\"bytes\":%lld,\"ok\":%s",
-                      s->done - 1, bytes, ok ? "true" : "false");
     }
     drop(s, IO_THREAD);
     return n ? (lab_now() - start) * 1000 / (double)n : 0;
@@ -119,6 +114,7 @@ int main(int argc, char **argv)
     gil_init(&s.gil, s.opt.switch_interval_us);
     struct fetch f;
     fetch_init(&f, &s.opt);
+    f.lane = IO_THREAD;
     trace_lane(IO_THREAD, "I/O thread");
     trace_lane(CPU_THREAD, "CPU thread");
 

@@ -23,8 +23,7 @@
  *
  * Expect: "The most common letter over 5 iterations: 'v', 608 times",
  * "Downloaded 150 of 150 (15000 bytes, 0 errors) in 0.0x s", then
- *   experiment=io_hybrid requests=150 workers=10 seconds=0.0... bytes=15000 errors=0 done=150
- *   iterations=5 processes=2 threads=10 letter=v count=608   (one line)
+ *   experiment=io_hybrid requests=150 workers=10 seconds=0.0... bytes=15000 errors=0 done=150 iterations=5 processes=2 threads=10 letter=v count=608
  *
  * See also: io_threads.c (threads alone), io_multiprocessing.c (processes alone).
  */

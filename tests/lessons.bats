@@ -46,8 +46,11 @@ long_runs() {
     local slow="$LAB_BASE/delay?s=3&bytes=10"
     case $1 in
         io_sync)             echo "--url $slow --requests 20" ;;
-        io_threads|io_multiprocessing|io_async)
+        io_threads|io_multiprocessing|io_async|io_coroutines)
                              echo "--url $slow --requests 40 --workers 5" ;;
+        io_hybrid)           echo "--url $slow --requests 10 --iterations 4 --processes 2 --threads 5 --out $BATS_FILE_TMPDIR/hybrid" ;;
+        race)                echo "--mode plain --increments 10_000_000_000"
+                             echo "--mode mutex --increments 10_000_000_000" ;;
         io_convoy)           echo "--url $slow --requests 20"
                              echo "--url $slow --requests 20 --gil" ;;
         cpu_sync)            echo "--workload sumsq --tasks 200 --size 50_000_000" ;;
