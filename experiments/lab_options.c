@@ -185,7 +185,8 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
                      struct lab_cpu *o, unsigned flags)
 {
     *o = (struct lab_cpu){ .workload = "sumsq", .tasks = 20,
-                           .workers = lab_online_cpus(),
+                           .workers = (flags & LAB_WORKERS_AS_GIVEN)
+                                      ? 0 : lab_online_cpus(),
                            .switch_interval_us = 5000 };
     const struct lab_opt opts[] = {
         { "workload", LAB_TEXT, "NAME", "sumsq, fib, sha256 or prime "
@@ -201,6 +202,6 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
         { 0 }
     };
     lab_parse(argc, argv, summary, opts);
-    if (o->workers > o->tasks)
+    if (o->workers > o->tasks && !(flags & LAB_WORKERS_AS_GIVEN))
         o->workers = o->tasks;      /* no idle workers */
 }
