@@ -12,7 +12,10 @@ setup() {
     command -v mpirun >/dev/null || skip "mpirun is missing (scripts/deps installs openmpi-bin)"
     command -v mpicc >/dev/null || skip "mpicc is missing (scripts/deps installs libopenmpi-dev)"
     [ -x "$LAB_BIN/cpu_mpi" ] || skip "$LAB_BIN/cpu_mpi was not built (no Open MPI when make ran)"
-    [ -z "${LAB_SANITIZED:-}" ] || skip "Open MPI's own start-up allocations read as leaks under $LAB_SANITIZED"
+    # Open MPI's plugins leave their start-up allocations behind at exit
+    # (unloaded, so nothing can suppress them by name): look for every other
+    # error, not for leaks.
+    [ "${LAB_SANITIZED:-}" != asan ] || export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
     cd "$BATS_TEST_TMPDIR" || return 1   # the ranks' folder: how we find them
 }
 
