@@ -29,7 +29,7 @@ CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab lab_options fetch workloads gil fuzz_lab
+SHARED   := lab lab_options trace fetch workloads gil fuzz_lab
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
 # cpu_mpi needs Open MPI (pkg-config ompi-c); without it the rest builds.
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
@@ -37,7 +37,7 @@ MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
 LESSONS  := $(if $(MPI_LIBS),$(LESSONS),$(filter-out cpu_mpi,$(LESSONS)))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
-LAB_O    := $(O)/lab.o $(O)/lab_options.o
+LAB_O    := $(O)/lab.o $(O)/lab_options.o $(O)/trace.o
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
 .PHONY: build all plots test check deps clean help reproduce bench bench-tools sanitize valgrind fuzz
@@ -136,7 +136,7 @@ valgrind: build
 # libFuzzer over lab_options.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 30
 FUZZ_BIN := build/fuzz/fuzz_lab
-$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/lab.h
+$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/trace.c experiments/lab.h
 	mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexperiments $(filter %.c,$^) -o $@
 fuzz: $(FUZZ_BIN)
