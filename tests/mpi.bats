@@ -110,7 +110,7 @@ print("%064x" % total)')
     [ -z "$output" ]
     run -2 --separate-stderr "$MPIRUN" -np 1 "$LAB_BIN/cpu_mpi"
     [ "${#stderr_lines[@]}" -eq 1 ]
-    [[ "$stderr" == "cpu_mpi: needs 2 ranks or more: mpirun -np N (N >= 2)"* ]]
+    [ "$stderr" = "cpu_mpi: needs 2 ranks or more: start it with mpirun -np N" ]
 }
 
 @test "bad options: one line from rank 0, not one per rank, exit 2" {
@@ -162,4 +162,26 @@ print("%064x" % total)')
         [ "$target" = mpirun ] || [ "$status" -eq 143 ]
         wait_until no_ranks_left 10
     done
+}
+
+@test "--trace: rank 0 writes one file, a task span per task on its worker rank's lane" {
+    mkdir "$BATS_TEST_TMPDIR/traces"
+    trace=$BATS_TEST_TMPDIR/traces/trace.json
+    run -0 --separate-stderr "$MPIRUN" -np 4 "$LAB_BIN/cpu_mpi" --workload fib --tasks 30 --size 18 --trace "$trace"
+    [ "$(record "done")" = 30 ]
+    /usr/bin/python3 - "$trace" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+tasks = [e for e in events if e.get("cat") == "task"]
+assert sorted(e["args"]["task"] for e in tasks) == list(range(30)), tasks
+assert all(e["tid"] == e["args"]["rank"] and 1 <= e["tid"] <= 3 for e in tasks)
+assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in tasks)
+assert len({e["pid"] for e in events}) == 1           # written by rank 0 alone
+lanes = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+assert lanes == {1: "worker rank 1", 2: "worker rank 2", 3: "worker rank 3"}, lanes
+PY
+    [ "$(ls "$BATS_TEST_TMPDIR/traces")" = trace.json ]  # no rank's temporary file left
+    run -2 --separate-stderr "$MPIRUN" -np 3 "$LAB_BIN/cpu_mpi" --trace "$BATS_TEST_TMPDIR/no/such/folder/t.json"
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ "$stderr" == "cpu_mpi: --trace: cannot write "* ]]
 }
