@@ -38,6 +38,7 @@ start_three_ranks() {
     pid=$!
     (sleep 60; kill -KILL "$pid" 2>/dev/null) 3>&- &
     watchdog=$!
+    # shellcheck disable=SC2016  # wait_until evaluates it
     wait_until '[ "$(our_ranks | wc -l)" -eq 3 ]' 20
     sleep 0.5                               # tasks under way
 }
