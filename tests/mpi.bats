@@ -29,15 +29,13 @@ our_ranks() {
 
 no_ranks_left() { [ -z "$(our_ranks)" ]; }
 
-# Start scripts/mpirun in the background ($pid), with a watchdog that kills
-# it after 60 s (a hang then fails the test with 137), and wait until its
-# three ranks are up and at work.
+# Start scripts/mpirun in the background under timeout ($pid), which kills
+# it after 60 s (a hang then fails the test with 137) and passes SIGTERM
+# on, and wait until its three ranks are up and at work.
 start_three_ranks() {
-    "$MPIRUN" -np 3 "$LAB_BIN/cpu_mpi" --workload sumsq --tasks 400 --size 40_000_000 \
+    timeout -s KILL 60 "$MPIRUN" -np 3 "$LAB_BIN/cpu_mpi" --workload sumsq --tasks 400 --size 40_000_000 \
         >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
     pid=$!
-    (sleep 60; kill -KILL "$pid" 2>/dev/null) 3>&- &
-    watchdog=$!
     # shellcheck disable=SC2016  # wait_until evaluates it
     wait_until '[ "$(our_ranks | wc -l)" -eq 3 ]' 20
     sleep 0.5                               # tasks under way
@@ -138,7 +136,6 @@ print("%064x" % total)')
     kill -KILL "$victim"
     status=0
     wait "$pid" || status=$?
-    kill "$watchdog" 2>/dev/null || true
     cat "$BATS_TEST_TMPDIR/err" >&2
     [ "$status" -eq 1 ]
     grep -q "^scripts/mpirun: a rank was killed (signal 9, SIGKILL), so Open MPI ended the job" "$BATS_TEST_TMPDIR/err"
@@ -152,14 +149,14 @@ print("%064x" % total)')
     for target in mpirun launcher; do
         start_three_ranks
         if [ "$target" = mpirun ]; then
-            kill -INT "$(pgrep -x -P "$pid" mpirun)"
+            kill -INT "$(for p in $(descendants "$pid"); do pgrep -x mpirun | grep -x "$p"; done)"
         else
             kill -TERM "$pid"
         fi
         status=0
         wait "$pid" || status=$?
-        kill "$watchdog" 2>/dev/null || true
-        [ "$status" -ne 137 ]               # ended, not by the watchdog
+        [ "$status" -ne 137 ]               # ended, not by the timeout
+        [ "$status" -ne 0 ]                 # stopped, not finished
         [ "$target" = mpirun ] || [ "$status" -eq 143 ]
         wait_until no_ranks_left 10
     done
