@@ -10,15 +10,15 @@
  * What to watch: on W free cores, about cpu_sync's time / W, as with
  * processes; what a rank pays instead of a shared counter is a round trip
  * per task (roundtrip_us in the record, as the workers timed it): a few
- * microseconds over shared memory (Open MPI's default on one host), tens
- * with `--mca btl self,tcp`, the ranks talking TCP as if on separate hosts.
+ * microseconds over shared memory (Open MPI's default on one host), near a
+ * hundred with `--mca btl self,tcp`: TCP, as if on separate hosts.
  * Small tasks show it; long tasks hide it. Rank 0 polls instead of
  * blocking [3]: Open MPI's blocking receive spins, taking a worker's core.
  * With --trace, the workers' tasks travel to rank 0 in the asks [4].
  *
  * Usage: mpirun -np N cpu_mpi [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S] [--workers N-1]
  *   scripts/mpirun -np 3 bin/cpu_mpi --workload sha256 --tasks 20 --size 500_000
- *   scripts/mpirun --tcp -np 3 bin/cpu_mpi --workload sumsq --tasks 20000 --size 1
+ *   scripts/mpirun --tcp -np 2 bin/cpu_mpi --workload sha256 --tasks 20_000 --size 1
  *
  * Expect: on 2 free cores, about half cpu_sync's time and the same result:
  *   "Ran 20 of 20 sha256 tasks (size 500000) on 2 worker ranks in 0.5x s: result 2092a0fc..."
