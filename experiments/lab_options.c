@@ -223,8 +223,10 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
         { "size", LAB_NUMBER, "S", "the size of one task (default: the "
           "workload's)", .number = &o->size, .min = 1,
           .max = 4000000000000LL },
-        { "workers", LAB_NUMBER, "W", "threads or processes (default: the "
-          "online CPUs)", .number = &o->workers, .min = 1, .max = 4096 },
+        { "workers", LAB_NUMBER, "W", (flags & LAB_WORKERS_AS_GIVEN)
+          ? "how many workers (default: as many as were started)"
+          : "threads or processes (default: the online CPUs)",
+          .number = &o->workers, .min = 1, .max = 4096 },
         GIL_OPTIONS(o, flags),
         { 0 }
     };
