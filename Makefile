@@ -31,6 +31,10 @@ CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
 # Every experiments/*.c is a lesson, but for the shared parts.
 SHARED   := lab lab_options trace fetch fetch_multi procs workloads gil fuzz_lab lab_more
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
+# cpu_mpi needs Open MPI (pkg-config ompi-c); without it the rest builds.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+LESSONS  := $(if $(MPI_LIBS),$(LESSONS),$(filter-out cpu_mpi,$(LESSONS)))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
 LAB_O    := $(O)/lab.o $(O)/lab_options.o $(O)/trace.o
@@ -62,6 +66,12 @@ $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 
 # The I/O lessons with options of their own beside the I/O set.
 $(BIN)/io_coroutines $(BIN)/io_hybrid: $(O)/lab_more.o
+
+$(O)/cpu_mpi.o: experiments/cpu_mpi.c | $(O)
+	$(CC) $(LAB_CPPFLAGS) $(MPI_CFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BIN)/cpu_mpi: $(O)/cpu_mpi.o $(LAB_O) $(O)/workloads.o | $(BIN)
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) $(MPI_LIBS) -o $@
 
 $(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@

@@ -70,7 +70,10 @@ struct lab_io {
     long long requests, workers, timeout_ms, retries, switch_interval_us;
     bool gil;
 };
-enum { LAB_ACCEPT_GIL = 1 };     /* flags for lab_io_options/lab_cpu_options */
+/* Flags for lab_io_options/lab_cpu_options. LAB_WORKERS_AS_GIVEN (CPU):
+ * --workers stays 0 when not given and is not capped at --tasks, for a
+ * lesson whose workers are counted by someone else (cpu_mpi: mpirun -np). */
+enum { LAB_ACCEPT_GIL = 1, LAB_WORKERS_AS_GIVEN = 2 };
 
 /* Fill o from argv. workers holds the lesson's default on entry (0: as
  * many as requests) and max_workers is the most the lesson can run. */

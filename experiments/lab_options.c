@@ -226,7 +226,8 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
                      struct lab_cpu *o, unsigned flags)
 {
     *o = (struct lab_cpu){ .workload = "sumsq", .tasks = 20,
-                           .workers = lab_online_cpus(),
+                           .workers = (flags & LAB_WORKERS_AS_GIVEN)
+                                      ? 0 : lab_online_cpus(),
                            .switch_interval_us = 5000 };
     const struct lab_opt opts[] = {
         { "workload", LAB_TEXT, "NAME", "sumsq, fib, sha256 or prime "
@@ -236,12 +237,14 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
         { "size", LAB_NUMBER, "S", "the size of one task (default: the "
           "workload's)", .number = &o->size, .min = 1,
           .max = 4000000000000LL },
-        { "workers", LAB_NUMBER, "W", "threads or processes (default: the "
-          "online CPUs)", .number = &o->workers, .min = 1, .max = 4096 },
+        { "workers", LAB_NUMBER, "W", (flags & LAB_WORKERS_AS_GIVEN)
+          ? "how many workers (default: as many as were started)"
+          : "threads or processes (default: the online CPUs)",
+          .number = &o->workers, .min = 1, .max = 4096 },
         GIL_OPTIONS(o, flags),
         { 0 }
     };
     lab_parse(argc, argv, summary, opts);
-    if (o->workers > o->tasks)
+    if (o->workers > o->tasks && !(flags & LAB_WORKERS_AS_GIVEN))
         o->workers = o->tasks;      /* no idle workers */
 }

@@ -12,10 +12,14 @@ cores = cpus
 ideal(w) = w < 1 ? NaN : w < cores ? w : cores
 title_of(m) = m eq "threads" ? "threads (cpu\\_threads)" : \
               m eq "multiprocessing" ? "processes (cpu\\_multiprocessing)" : \
-              m eq "threads-gil" ? "threads under an emulated GIL" : m
-color_of(m) = m eq "threads" ? 0x4e79a7 : m eq "multiprocessing" ? 0xf28e2b : m eq "threads-gil" ? 0xb07aa1 : 0x888888
+              m eq "threads-gil" ? "threads under an emulated GIL" : \
+              m eq "mpi-shm" ? "MPI ranks, shared memory (cpu\\_mpi)" : \
+              m eq "mpi-tcp" ? "MPI ranks over TCP (cpu\\_mpi)" : m
+color_of(m) = m eq "threads" ? 0x4e79a7 : m eq "multiprocessing" ? 0xf28e2b : m eq "threads-gil" ? 0xb07aa1 : \
+              m eq "mpi-shm" ? 0x59a14f : m eq "mpi-tcp" ? 0x76b7b2 : 0x888888
 # Nudge the models apart a little so that their error bars do not hide each other.
-nudge(m) = m eq "threads" ? -0.04 : m eq "multiprocessing" ? 0.04 : 0
+nudge(m) = m eq "threads" ? -0.04 : m eq "multiprocessing" ? 0.04 : \
+           m eq "mpi-shm" ? 0.08 : m eq "mpi-tcp" ? 0.12 : 0
 about(w) = system(sprintf("awk -F'\t' '{ printf \"%%d tasks of size %%s, sequential %%.2f s\", $1, $2, $3 }' '%s/cpu_%s.txt'", dir, w))
 
 n = words(workloads)
@@ -37,7 +41,7 @@ do for [fmt in "png svg"] {
     set ytics nomirror
     set border
     set grid xtics ytics lc rgb "#dddddd"
-    set xlabel "workers (threads or processes)"
+    set xlabel "workers (threads, processes or worker ranks)"
     set ylabel "speedup over cpu\\_sync (times)"
     unset key
     do for [w in workloads] {
