@@ -5,7 +5,9 @@ FILE must be JSON in the Trace Event Format with exactly DONE complete
 ("X") events of category CAT, each numbered (args.request or args.task)
 below TOTAL and no number twice, so DONE = TOTAL means 0..TOTAL-1; every event at or after 0 and all of them within SECONDS of
 one another (the run's seconds= from its record); no two events of one
-lane (pid, tid) overlapping; every pid and lane named by metadata. With
+lane (pid, tid) and one category overlapping (a task runs inside the
+"gil" span that holds the lock: kinds nest, units of one kind never
+overlap); every pid and lane named by metadata. With
 PIDS, the CAT events come from exactly that many processes, none of them
 the main one (the children). Prints one line: the counts it saw. Exits 1
 with the reason on the first thing wrong.
@@ -52,7 +54,10 @@ def main():
     lanes = {}
     for e in spans:
         lanes.setdefault((e["pid"], e["tid"]), []).append(e)
-    for lane, evs in lanes.items():
+    kinds = {}
+    for e in spans:
+        kinds.setdefault((e["pid"], e["tid"], e["cat"]), []).append(e)
+    for lane, evs in kinds.items():
         evs.sort(key=lambda e: e["ts"])
         for a, b in zip(evs, evs[1:]):
             if b["ts"] < a["ts"] + a["dur"] - SLACK_US:
