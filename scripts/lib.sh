@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The core that every script in scripts/ sources: messages and options, the
+# lock on a results folder, the lab server's lifecycle, the run of a job
+# list in interleaved rounds, and files written whole. The CSV work itself
+# is miller's (mlr): these scripts never split or quote a CSV line by hand,
+# but for scripts/run, which writes the rows.
+#
+# File descriptors: 7 holds the lab server's users lock, 8 the results
+# folder's lock. Everything started from here closes both (7>&- 8<&-), so
+# that no lesson or nginx keeps a lock after this script is gone.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+me=scripts/${0##*/}
+
+say() { echo "$me: $*" >&2; }
+die() { say "$*"; exit 1; }
+# usage is the calling script's own.
+die_usage() { say "$*"; usage >&2; exit 2; }
+# An option's value must follow it: need OPTION "$#".
+need() { [ "$2" -ge 2 ] || die_usage "$1 needs a value"; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lab.XXXXXX")
+lab_cleanup() {
+    server_down
+    rm -rf "$work"
+}
+trap lab_cleanup EXIT
+
+# ---- One measurement at a time per results folder ----------------------------
+# A second run into the same folder would mix its rows with the first's:
+# it refuses, with one line.
+lock_results() {   # lock_results DIR
+    mkdir -p "$1"
+    exec 8<"$1"
+    flock -n 8 || die "another measurement is writing to $1: wait for it to end, or give another folder"
+}
+
+# ---- The lab server ----------------------------------------------------------
+# server_up starts it unless it runs and exports its URL in LAB_URL. Every
+# run that uses it holds a shared lock on the server's folder; at the end,
+# the last one out stops it, and only if one of them started it (a server
+# started by hand stays up).
+server_dir=
+server_up() {
+    server_dir=${LAB_SERVER_DIR:-$top/.lab/server}
+    mkdir -p "$server_dir"
+    exec 7>>"$server_dir/users.lock"
+    flock -s 7
+    if ! "$top/scripts/labserver" status >/dev/null 2>&1 7>&- 8<&-; then
+        : >"$server_dir/started-by-run"
+    fi
+    LAB_URL=$("$top/scripts/labserver" start 7>&- 8<&-) || exit 1
+    export LAB_URL
+}
+server_down() {
+    [ -n "$server_dir" ] || return 0
+    if flock -x -n 7 && [ -e "$server_dir/started-by-run" ]; then
+        "$top/scripts/labserver" stop 7>&- 8<&- || true
+        rm -f "$server_dir/started-by-run"
+    fi
+    exec 7>&-
+    server_dir=
+}
+
+# ---- Running a job list ------------------------------------------------------
+# A job is one line: TAG LATENCY_MS REPEAT PROGRAM ARG... ('-' for no tag or
+# no latency). run_jobs runs them in interleaved rounds: round r runs, in
+# order, every job whose REPEAT is r or more, so that a slow minute of the
+# machine spreads over every job instead of spoiling the repeats of one.
+# Each run goes through scripts/run into RUNS_CSV, in a process group of
+# its own; a PROGRAM :NAME calls the caller's function take_NAME TAG ARG...
+# instead (a sample the script takes itself; LAB_ROUND is the round).
+# A signal gives the run under way a ^C (SIGINT to its group): the lesson
+# stops and reports, scripts/run records it, then this exits 128+signal.
+# Sets jobs_failed to the number of runs that failed.
+on_signal() {
+    stop_signal=$1
+    [ -z "$child" ] || kill -INT -- "-$child" 2>/dev/null || true
+}
+run_jobs() {   # run_jobs JOBS RUNS_CSV
+    local jobs=$1 out=$2 rounds=0 round index=0 status
+    local -a job
+    LAB_RUN_TOTAL=0
+    while read -ra job; do
+        LAB_RUN_TOTAL=$((LAB_RUN_TOTAL + job[2]))
+        [ "${job[2]}" -le "$rounds" ] || rounds=${job[2]}
+    done <"$jobs"
+    export LAB_RUN_TOTAL
+    [ -n "${LAB_MACHINE:-}" ] || { LAB_MACHINE=$("$top/scripts/run" --machine); export LAB_MACHINE; }
+    jobs_failed=0
+    stop_signal=0
+    child=
+    trap 'on_signal 130' INT
+    trap 'on_signal 143' TERM
+    trap 'on_signal 129' HUP
+    set -m
+    for ((round = 1; round <= rounds; round++)); do
+        while read -ra job; do
+            [ "${job[2]}" -ge "$round" ] || continue
+            [ "$stop_signal" -eq 0 ] || break 2
+            index=$((index + 1))
+            status=0
+            if [[ "${job[3]}" == :* ]]; then
+                LAB_ROUND=$round LAB_RUN_INDEX=$index "take_${job[3]#:}" "${job[0]}" "${job[@]:4}" </dev/null || status=$?
+            else
+                local -a opts=(--out "$out" --repeat 1 --round "$round")
+                [ "${job[0]}" = - ] || opts+=(--tag "${job[0]}")
+                [ "${job[1]}" = - ] || opts+=(--latency-ms "${job[1]}")
+                LAB_RUN_INDEX=$index "$top/scripts/run" "${opts[@]}" -- "${job[@]:3}" </dev/null 7>&- 8<&- &
+                child=$!
+                # wait returns early when a signal is trapped: wait again
+                # until the run has really ended, to learn its status.
+                while :; do
+                    wait "$child" && status=0 || status=$?
+                    kill -0 "$child" 2>/dev/null || break
+                done
+                child=
+            fi
+            [ "$status" -eq 0 ] || jobs_failed=$((jobs_failed + 1))
+        done <"$jobs"
+    done
+    set +m
+    trap - INT TERM HUP
+    if [ "$stop_signal" -ne 0 ]; then
+        say "interrupted after $index of $LAB_RUN_TOTAL runs; what ran is in $out"
+        exit "$stop_signal"
+    fi
+}
+
+# Does PROGRAM take every --option among the WORDS? Its --help must name
+# it; otherwise REPLY is the first option it does not take.
+declare -A help_of=()
+accepts() {   # accepts PROGRAM WORD...
+    local program=$1 word
+    shift
+    [ -n "${help_of[$program]+set}" ] || help_of[$program]=$("$program" --help 2>/dev/null </dev/null) || true
+    for word in "$@"; do
+        REPLY=${word%%=*}
+        [[ "$word" != --* ]] || grep -q -- "^ *$REPLY\b" <<<"${help_of[$program]}" || return 1
+    done
+}
+
+# The latency a /delay?s=SECONDS URL among the words asks for, in ms, or '-'.
+latency_of() {
+    [[ "$*" =~ /delay\?([^ ]*\&)?s=([0-9.]+) ]] || { echo -; return; }
+    awk -v s="${BASH_REMATCH[2]}" 'BEGIN { printf "%g\n", s * 1000 }'
+}
+
+# Say so up front when other work on the machine will make timings spread.
+warn_if_busy() {
+    local load
+    read -r load _ </proc/loadavg || load=0
+    [ "${load%%.*}" -lt 1 ] || say "the machine is busy (load average $load on $(nproc) CPUs): expect spread"
+}
+
+# ---- Files written whole -----------------------------------------------------
+# Put the finished file SRC at DEST: through a temporary file renamed over
+# DEST, so a reader never sees half of it, made with the caller's umask.
+# What is not a regular file (a device, a pipe) is written in place; a link
+# is followed only to a file in its own folder.
+place() {   # place SRC DEST
+    local dest=$2 target tmp
+    if [ -L "$dest" ]; then
+        target=$(readlink -f -- "$dest") || die "$dest: a broken link"
+        [ "${target%/*}" = "$(cd "$(dirname -- "$dest")" && pwd -P)" ] ||
+            die "$dest is a link out of its folder (to $target): not followed"
+        dest=$target
+    fi
+    if [ -e "$dest" ] && [ ! -f "$dest" ]; then
+        cat -- "$1" >"$dest" || die "cannot write $dest"
+        return
+    fi
+    tmp=$(dirname -- "$dest")/.${dest##*/}.$$.tmp
+    (set -C; cat -- "$1" >"$tmp") 2>/dev/null || { rm -f -- "$tmp"; die "cannot write $dest"; }
+    mv -f -- "$tmp" "$dest"
+}
+
+# Draw plots/NAME.gp as DIR/NAME.png and DIR/NAME.svg, gnuplot variables
+# given as "a=1; b='text'" (plots/style.gp sets the terminal from fmt).
+# The charts in DIR are replaced only once both new ones are whole.
+draw() {   # draw NAME DIR SETTINGS
+    local fmt
+    for fmt in png svg; do
+        (cd "$top/plots" && gnuplot -e "$3; fmt='$fmt'; out='$work/$1'" "$1.gp") ||
+            die "gnuplot failed on plots/$1.gp: $2/$1.png and .svg are left as they were"
+    done
+    place "$work/$1.png" "$2/$1.png"
+    place "$work/$1.svg" "$2/$1.svg"
+    say "$2/$1.png $2/$1.svg"
+}
+
+# Text for a gnuplot string in single quotes, where only '' is special.
+gp_text() { local s=${1//\'/\'\'}; echo "'$s'"; }
+
+# Put results/NAME.md into the README between its markers
+# "<!-- results/NAME.md -->" and "<!-- end of results/NAME.md -->".
+readme_include() {   # readme_include FILE.md
+    local name=results/${1##*/} readme=$top/README.md
+    grep -qxF "<!-- $name -->" "$readme" 2>/dev/null || return 0
+    awk -v name="$name" -v md="$1" '
+        $0 == "<!-- " name " -->" { print; while ((getline line < md) > 0) print line; skip = 1; next }
+        $0 == "<!-- end of " name " -->" { skip = 0 }
+        !skip' "$readme" >"$work/README.md"
+    place "$work/README.md" "$readme"
+}
+
+# A CSV file as miller's TSV (no field holds a tab or a newline there),
+# for the awk and shell steps; short rows are padded, and flagged by the
+# reader that checks them.
+tsv() { mlr --icsv --otsv --allow-ragged-csv-input cat "$@"; }
