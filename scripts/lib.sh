@@ -5,9 +5,9 @@
 # is miller's (mlr): these scripts never split or quote a CSV line by hand,
 # but for scripts/run, which writes the rows.
 #
-# File descriptors: 7 holds the lab server's users lock, 8 the results
-# folder's lock. Everything started from here closes both (7>&- 8<&-), so
-# that no lesson or nginx keeps a lock after this script is gone.
+# File descriptor 8 holds the results folder's lock: everything started
+# from here closes it (8<&-), so that no lesson or nginx keeps the lock
+# after this script is gone.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 me=scripts/${0##*/}
@@ -37,28 +37,33 @@ lock_results() {   # lock_results DIR
 
 # ---- The lab server ----------------------------------------------------------
 # server_up starts it unless it runs and exports its URL in LAB_URL. Every
-# run that uses it holds a shared lock on the server's folder; at the end,
+# run that uses it leaves its pid in the server folder's users/; at the end,
 # the last one out stops it, and only if one of them started it (a server
 # started by hand stays up).
 server_dir=
 server_up() {
     server_dir=${LAB_SERVER_DIR:-$top/.lab/server}
-    mkdir -p "$server_dir"
-    exec 7>>"$server_dir/users.lock"
-    flock -s 7
-    if ! "$top/scripts/labserver" status >/dev/null 2>&1 7>&- 8<&-; then
+    mkdir -p "$server_dir/users"
+    : >"$server_dir/users/$$"
+    if ! "$top/scripts/labserver" status >/dev/null 2>&1 8<&-; then
         : >"$server_dir/started-by-run"
     fi
-    LAB_URL=$("$top/scripts/labserver" start 7>&- 8<&-) || exit 1
+    LAB_URL=$("$top/scripts/labserver" start 8<&-) || exit 1
     export LAB_URL
 }
 server_down() {
+    local user
     [ -n "$server_dir" ] || return 0
-    if flock -x -n 7 && [ -e "$server_dir/started-by-run" ]; then
-        "$top/scripts/labserver" stop 7>&- 8<&- || true
+    rm -f "$server_dir/users/$$"
+    for user in "$server_dir"/users/*; do
+        [ -e "$user" ] || continue
+        if kill -0 "${user##*/}" 2>/dev/null; then server_dir=; return 0; fi
+        rm -f "$user"
+    done
+    if [ -e "$server_dir/started-by-run" ]; then
+        "$top/scripts/labserver" stop 8<&- || true
         rm -f "$server_dir/started-by-run"
     fi
-    exec 7>&-
     server_dir=
 }
 
@@ -106,7 +111,7 @@ run_jobs() {   # run_jobs JOBS RUNS_CSV
                 local -a opts=(--out "$out" --repeat 1 --round "$round")
                 [ "${job[0]}" = - ] || opts+=(--tag "${job[0]}")
                 [ "${job[1]}" = - ] || opts+=(--latency-ms "${job[1]}")
-                LAB_RUN_INDEX=$index "$top/scripts/run" "${opts[@]}" -- "${job[@]:3}" </dev/null 7>&- 8<&- &
+                LAB_RUN_INDEX=$index "$top/scripts/run" "${opts[@]}" -- "${job[@]:3}" </dev/null 8<&- &
                 child=$!
                 # wait returns early when a signal is trapped: wait again
                 # until the run has really ended, to learn its status.
