@@ -69,7 +69,8 @@ server_down() {
 
 # ---- Running a job list ------------------------------------------------------
 # A job is one line: TAG LATENCY_MS REPEAT PROGRAM ARG... ('-' for no tag or
-# no latency). run_jobs runs them in interleaved rounds: round r runs, in
+# no latency), its words apart by a \x1f (job_line writes it), so that a
+# path may hold spaces. run_jobs runs them in interleaved rounds: round r runs, in
 # order, every job whose REPEAT is r or more, so that a slow minute of the
 # machine spreads over every job instead of spoiling the repeats of one.
 # Each run goes through scripts/run into RUNS_CSV, in a process group of
@@ -78,6 +79,7 @@ server_down() {
 # A signal gives the run under way a ^C (SIGINT to its group): the lesson
 # stops and reports, scripts/run records it, then this exits 128+signal.
 # Sets jobs_failed to the number of runs that failed.
+job_line() { local IFS=$'\x1f'; echo "$*"; }
 on_signal() {
     stop_signal=$1
     [ -z "$child" ] || kill -INT -- "-$child" 2>/dev/null || true
@@ -86,7 +88,7 @@ run_jobs() {   # run_jobs JOBS RUNS_CSV
     local jobs=$1 out=$2 rounds=0 round index=0 status
     local -a job
     LAB_RUN_TOTAL=0
-    while read -ra job; do
+    while IFS=$'\x1f' read -ra job; do
         LAB_RUN_TOTAL=$((LAB_RUN_TOTAL + job[2]))
         [ "${job[2]}" -le "$rounds" ] || rounds=${job[2]}
     done <"$jobs"
@@ -100,7 +102,7 @@ run_jobs() {   # run_jobs JOBS RUNS_CSV
     trap 'on_signal 129' HUP
     set -m
     for ((round = 1; round <= rounds; round++)); do
-        while read -ra job; do
+        while IFS=$'\x1f' read -ra job; do
             [ "${job[2]}" -ge "$round" ] || continue
             [ "$stop_signal" -eq 0 ] || break 2
             index=$((index + 1))
