@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# The core that every script in scripts/ sources: messages and options, the
-# lock on a results folder, the lab server's lifecycle, the run of a job
-# list in interleaved rounds, and files written whole. The CSV work itself
-# is miller's (mlr): these scripts never split or quote a CSV line by hand,
-# but for scripts/run, which writes the rows.
-#
-# File descriptor 8 holds the results folder's lock: everything started
-# from here closes it (8<&-), so that no lesson or nginx keeps the lock
-# after this script is gone.
+# The core every script in scripts/ sources: messages and options, the
+# results folder's lock, the lab server's lifecycle, a job list run in
+# interleaved rounds, files written whole. CSV is miller's (mlr) work: no
+# script splits or quotes a CSV line by hand but scripts/run, which writes
+# the rows. Fd 8 holds the results lock; what starts from here closes it.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 me=scripts/${0##*/}
 
+# A script's usage is the comment block at its top, up to a line "#".
+usage() { sed -n '2,/^#$/{/^#$/q;s/^# \{0,1\}//;p}' "$0"; }
 say() { echo "$me: $*" >&2; }
 die() { say "$*"; exit 1; }
-# usage is the calling script's own.
 die_usage() { say "$*"; usage >&2; exit 2; }
-# An option's value must follow it: need OPTION "$#".
 need() { [ "$2" -ge 2 ] || die_usage "$1 needs a value"; }
+# options "NAME FLAG! LIST+ ..." "$@": --NAME VALUE sets $NAME (a - in NAME
+# is a _ in the variable), --FLAG sets $FLAG to 1, each --LIST VALUE adds a
+# word to $LIST; --help prints the usage; anything else is refused.
+options() {
+    local spec=" $1 " name
+    shift
+    while [ $# -gt 0 ]; do
+        name=${1#--}
+        name=${name//-/_}
+        case "$1" in -h|--help) usage; exit 0 ;; --*) ;; *) name=- ;; esac
+        if [[ "$spec" == *" $name! "* ]]; then printf -v "$name" 1; shift; continue; fi
+        [[ "$spec" == *" $name "* || "$spec" == *" $name+ "* ]] || die_usage "unknown argument '$1'"
+        [ $# -ge 2 ] || die_usage "$1 needs a value"
+        if [[ "$spec" == *" $name+ "* ]]; then printf -v "$name" '%s %s' "${!name}" "$2"; else printf -v "$name" %s "$2"; fi
+        shift 2
+    done
+}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lab.XXXXXX")
 lab_cleanup() {
@@ -26,9 +39,8 @@ lab_cleanup() {
 }
 trap lab_cleanup EXIT
 
-# ---- One measurement at a time per results folder ----------------------------
-# A second run into the same folder would mix its rows with the first's:
-# it refuses, with one line.
+# One measurement at a time per results folder (a second would mix its rows
+# with the first's): the second refuses, with one line.
 lock_results() {   # lock_results DIR
     mkdir -p "$1"
     exec 8<"$1"
@@ -68,17 +80,16 @@ server_down() {
 }
 
 # ---- Running a job list ------------------------------------------------------
-# A job is one line: TAG LATENCY_MS REPEAT PROGRAM ARG... ('-' for no tag or
-# no latency), its words apart by a \x1f (job_line writes it), so that a
-# path may hold spaces. run_jobs runs them in interleaved rounds: round r runs, in
-# order, every job whose REPEAT is r or more, so that a slow minute of the
-# machine spreads over every job instead of spoiling the repeats of one.
-# Each run goes through scripts/run into RUNS_CSV, in a process group of
-# its own; a PROGRAM :NAME calls the caller's function take_NAME TAG ARG...
-# instead (a sample the script takes itself; LAB_ROUND is the round).
+# A job is a line TAG LATENCY_MS REPEAT PROGRAM ARG... ('-': none), its
+# words apart by \x1f (job_line writes it: a path may hold spaces).
+# run_jobs runs them in interleaved rounds: round r runs every job whose
+# REPEAT is r or more, so a slow minute of the machine spreads over every
+# job instead of spoiling the repeats of one. Each run goes through
+# scripts/run into RUNS_CSV, in a process group of its own; a PROGRAM :NAME
+# calls the caller's take_NAME TAG ARG... instead (LAB_ROUND: the round).
 # A signal gives the run under way a ^C (SIGINT to its group): the lesson
 # stops and reports, scripts/run records it, then this exits 128+signal.
-# Sets jobs_failed to the number of runs that failed.
+# jobs_failed counts the runs that failed.
 job_line() { local IFS=$'\x1f'; echo "$*"; }
 on_signal() {
     stop_signal=$1
