@@ -18,16 +18,16 @@ need() { [ "$2" -ge 2 ] || die_usage "$1 needs a value"; }
 # is a _ in the variable), --FLAG sets $FLAG to 1, each --LIST VALUE adds a
 # word to $LIST; --help prints the usage; anything else is refused.
 options() {
-    local spec=" $1 " name
+    local spec=" $1 " opt name
     shift
     while [ $# -gt 0 ]; do
-        name=${1#--}
-        name=${name//-/_}
-        case "$1" in -h|--help) usage; exit 0 ;; --*) ;; *) name=- ;; esac
-        if [[ "$spec" == *" $name! "* ]]; then printf -v "$name" 1; shift; continue; fi
-        [[ "$spec" == *" $name "* || "$spec" == *" $name+ "* ]] || die_usage "unknown argument '$1'"
+        opt=${1#--}
+        name=${opt//-/_}
+        case "$1" in -h|--help) usage; exit 0 ;; --*) ;; *) opt=- ;; esac
+        if [[ "$spec" == *" $opt! "* ]]; then printf -v "$name" 1; shift; continue; fi
+        [[ "$spec" == *" $opt "* || "$spec" == *" $opt+ "* ]] || die_usage "unknown argument '$1'"
         [ $# -ge 2 ] || die_usage "$1 needs a value"
-        if [[ "$spec" == *" $name+ "* ]]; then printf -v "$name" '%s %s' "${!name}" "$2"; else printf -v "$name" %s "$2"; fi
+        if [[ "$spec" == *" $opt+ "* ]]; then printf -v "$name" '%s %s' "${!name}" "$2"; else printf -v "$name" %s "$2"; fi
         shift 2
     done
 }
