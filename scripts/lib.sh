@@ -5,7 +5,12 @@
 # script splits or quotes a CSV line by hand but scripts/run, which writes
 # the rows. Fd 8 holds the results lock; what starts from here closes it.
 
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The project's folder, without a subshell (scripts/run starts often).
+top=${BASH_SOURCE[0]%/*}
+[[ "$top" == /* ]] || top=$PWD/$top
+top=${top%/.}
+top=${top%/scripts}
+[ "$top" != "${BASH_SOURCE[0]%/*}" ] || top=$(cd "$top/.." && pwd)
 me=scripts/${0##*/}
 
 # A script's usage is the comment block at its top, up to a line "#".

@@ -506,3 +506,23 @@ slow_plan() {
     rows_are_whole "$dir/a/runs.csv"
     run -3 "$LAB_TOP/scripts/labserver" status
 }
+
+# The README's copy of a generated table: the lines between its markers.
+readme_copy() {
+    awk -v name="results/$2" '$0 == "<!-- end of " name " -->" { f = 0 } f; $0 == "<!-- " name " -->" { f = 1 }' "$1/README.md"
+}
+
+@test "make all puts results/summary.md into the README between its markers" {
+    grep -qxF "<!-- results/summary.md -->" "$LAB_COPY/README.md"
+    [ "$(readme_copy "$LAB_COPY" summary.md)" = "$(cat "$LAB_COPY/results/summary.md")" ]
+    grep -q '^| io_threads | 20 x 10 ms |' "$LAB_COPY/results/summary.md"
+}
+
+@test "the README's generated tables are the committed results/*.md" {
+    for md in summary.md reproduce.md bench.md; do
+        grep -qxF "<!-- results/$md -->" "$LAB_TOP/README.md"
+        grep -qxF "<!-- end of results/$md -->" "$LAB_TOP/README.md"
+        [ -s "$LAB_TOP/results/$md" ]
+        [ "$(readme_copy "$LAB_TOP" "$md")" = "$(cat "$LAB_TOP/results/$md")" ] || { echo "README's copy of $md differs" >&2; false; }
+    done
+}
