@@ -118,9 +118,10 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
         grep -qxF "$name" <<<"$output" || { echo "no row '$name'" >&2; false; }
     done
     # Two copies of cpu_sync at once, against one alone: a ratio near 1 on
-    # two free cores, near 0.5 on one; one for each of the three workloads.
+    # two free cores, near 0.5 on one, lower on a host busy with other work
+    # (these sizes take milliseconds); one for each of the three workloads.
     paste <(column measurement) <(column value) | awk -F'\t' '
-        $1 ~ /^the cores. own/ { n++; if (!($2 > 0.3 && $2 < 1.5)) bad++ }
+        $1 ~ /^the cores. own/ { n++; print; if (!($2 > 0.1 && $2 < 2)) bad++ }
         END { exit !(n == 3 && !bad) }'
 }
 
