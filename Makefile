@@ -27,11 +27,11 @@ CURL_LIBS     = $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab lab_options fetch workloads gil fuzz_lab
+SHARED   := lab lab_options trace fetch workloads gil fuzz_lab
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
-LAB_O    := $(O)/lab.o $(O)/lab_options.o
+LAB_O    := $(O)/lab.o $(O)/lab_options.o $(O)/trace.o
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
 .PHONY: build all plots test check deps deps-check clean help reproduce bench bench-tools sanitize valgrind fuzz
@@ -131,7 +131,7 @@ valgrind: build | deps-check
 # libFuzzer over lab_options.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 30
 FUZZ_BIN := build/fuzz/fuzz_lab
-$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/lab.h | deps-check
+$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/trace.c experiments/lab.h | deps-check
 	mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexperiments $(filter %.c,$^) -o $@
 fuzz: $(FUZZ_BIN)

@@ -200,5 +200,5 @@ int main(int argc, char **argv)
                "size=%lld workers=%lld seconds=%.6f result=%s done=%lld "
                "failed=%lld", o.workload, o.tasks, o.size, o.workers, seconds,
                text, p.done, failed);
-    return lab_exit_status(failed + p.died);
+    lab_finish(failed + p.died);
 }

@@ -72,5 +72,5 @@ int main(int argc, char **argv)
     lab_record("experiment=cpu_sync workload=%s tasks=%lld size=%lld "
                "workers=1 seconds=%.6f result=%s done=%lld failed=0",
                o.workload, o.tasks, o.size, seconds, text, t.done);
-    return lab_exit_status(0);
+    lab_finish(0);
 }

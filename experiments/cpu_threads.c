@@ -159,5 +159,5 @@ int main(int argc, char **argv)
                "workers=%lld seconds=%.6f result=%s done=%lld failed=0 "
                "gil=%d gil_switches=%lu", o.workload, o.tasks, o.size,
                o.workers, seconds, text, done, o.gil, switches);
-    return lab_exit_status(0);
+    lab_finish(0);
 }

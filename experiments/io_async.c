@@ -219,5 +219,5 @@ int main(int argc, char **argv)
     curl_global_cleanup();
 
     fetch_report("io_async", &o, o.workers, seconds, l.bytes, l.failed, l.done, "");
-    return lab_exit_status(l.failed);
+    lab_finish(l.failed);
 }

@@ -130,5 +130,5 @@ int main(int argc, char **argv)
                "done=%lld alone_ms=%.4f beside_cpu_ms=%.4f",
                s.opt.requests, s.opt.gil, s.opt.switch_interval_us, seconds,
                s.bytes, s.failed, s.done, alone_ms, beside_ms);
-    return lab_exit_status(s.failed);
+    lab_finish(s.failed);
 }

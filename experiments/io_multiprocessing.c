@@ -191,5 +191,5 @@ int main(int argc, char **argv)
 
     fetch_report("io_multiprocessing", &o, o.workers, seconds, p.bytes, p.failed,
                  p.done, "");
-    return lab_exit_status(p.failed + p.died);
+    lab_finish(p.failed + p.died);
 }

@@ -66,5 +66,5 @@ int main(int argc, char **argv)
     curl_global_cleanup();
 
     fetch_report("io_sync", &o, 1, seconds, t.bytes, t.failed, t.done, "");
-    return lab_exit_status(t.failed);
+    lab_finish(t.failed);
 }

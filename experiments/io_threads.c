@@ -150,5 +150,5 @@ int main(int argc, char **argv)
     long long done = p.done, failed = p.failed, bytes = p.bytes;
     fetch_report("io_threads", &o, o.workers, seconds, bytes, failed, done,
                  o.gil ? "gil=1" : "gil=0");
-    return lab_exit_status(failed);
+    lab_finish(failed);
 }

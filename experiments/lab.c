@@ -3,6 +3,7 @@
  * child, open files. The options are in lab_options.c. */
 #define _GNU_SOURCE
 #include "lab.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 volatile _Atomic sig_atomic_t lab_stop_signal;
+pid_t lab_main_pid;
 void (*lab_exit)(int status) = exit;
 static bool progress_on;
 
@@ -36,6 +38,7 @@ void lab_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vreport(fmt, ap);
     va_end(ap);
+    trace_abandon();
     lab_exit(LAB_EXIT_USAGE);
     abort();                    /* a test's lab_exit must not return */
 }
@@ -46,6 +49,13 @@ void lab_die(const char *fmt, ...)
     va_start(ap, fmt);
     vreport(fmt, ap);
     va_end(ap);
+    if (getpid() != lab_main_pid)
+        _exit(1);               /* a forked child: its stdio is the parent's copy */
+    trace_abandon();
+    if (gettid() != lab_main_pid) {
+        fflush(stdout);         /* a worker thread: no exit handlers while */
+        _exit(1);               /* the others are inside libcurl or OpenSSL */
+    }
     exit(1);
 }
 
@@ -152,11 +162,34 @@ bool lab_reap(pid_t pid, const char *what, long long index, bool quiet)
     return ok;
 }
 
-int lab_exit_status(long long failures)
+bool lab_flush_stdout(void)
 {
-    if (lab_stop_signal)
-        return 128 + lab_stop_signal;
-    return failures > 0 ? 1 : 0;
+    bool ok = fflush(stdout) == 0 && !ferror(stdout);
+    int err = errno;
+    if (!ok)
+        fprintf(stderr, "%s: write error on standard output: %s\n",
+                program(), strerror(err));
+    return ok;
+}
+
+void lab_finish(long long failures)
+{
+    bool ok = trace_write();
+    ok = lab_flush_stdout() && ok;
+    int sig = lab_stop_signal;
+    if (sig) {
+        /* Die of the signal, as if it had never been caught. */
+        signal(sig, SIG_DFL);
+        sigset_t only;
+        sigemptyset(&only);
+        sigaddset(&only, sig);
+        sigprocmask(SIG_UNBLOCK, &only, NULL);
+        raise(sig);
+        _exit(128 + sig);       /* not reached */
+    }
+    if (!ok)
+        exit(1);
+    exit(failures > 0 ? 1 : 0);
 }
 
 char *lab_u128(unsigned __int128 v, char buf[static 40])

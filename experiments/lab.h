@@ -40,7 +40,9 @@ struct lab_opt {
 };
 
 /* Parse argv against opts; --help prints usage (the lesson's own summary
- * first) and exits 0; anything wrong is a usage error (exit 2). */
+ * first) and exits 0; anything wrong is a usage error (exit 2). Every
+ * program also takes, from here: --trace FILE (trace.h), --progress and
+ * --no-progress (the bar on stderr; shown by default on a terminal). */
 void lab_parse(int argc, char **argv, const char *summary,
                const struct lab_opt *opts);
 
@@ -48,17 +50,24 @@ void lab_parse(int argc, char **argv, const char *summary,
  * fuzzer) puts a function here that longjmps back instead. */
 extern void (*lab_exit)(int status);
 
+/* The process that parsed the options (the parent of any forked child). */
+extern pid_t lab_main_pid;
+
+/* Flush stdout; false (and one line on stderr) if any of what was printed
+ * could not be written: a full disk, a closed stdout, a broken pipe. */
+bool lab_flush_stdout(void);
+
 /* Strict decimal: digits, '_' only between digits, within [min, max]. */
 long long lab_number(const char *option, const char *text,
                      long long min, long long max);
 
 /* The options every I/O lesson takes (--url, --requests, --workers,
- * --timeout-ms, --progress, --retries, --gil, --switch-interval-us). */
+ * --timeout-ms, --retries, --gil, --switch-interval-us). */
 struct lab_io {
     const char *urls[LAB_MAX_URLS];
     size_t n_urls;
     long long requests, workers, timeout_ms, retries, switch_interval_us;
-    bool progress, no_progress, gil;
+    bool gil;
 };
 enum { LAB_ACCEPT_GIL = 1 };     /* flags for lab_io_options/lab_cpu_options */
 
@@ -81,7 +90,12 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
 /* Bad usage: "<program>: <message>" on stderr, exit 2. */
 _Noreturn void lab_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-/* A failure the lesson cannot go on from: "<program>: <message>", exit 1. */
+/* A failure the lesson cannot go on from: "<program>: <message>", exit 1.
+ * Called from the main thread it runs exit(); from any other thread, or in
+ * a forked child, it flushes stdout (not in a child: the buffer there is a
+ * copy of the parent's) and ends with _exit(1), so that no exit handler or
+ * library destructor runs while other threads are still inside libcurl or
+ * OpenSSL. */
 _Noreturn void lab_die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* Die naming a failed call and its error number (pthreads return it). */
@@ -120,8 +134,13 @@ void lab_block_signals(sigset_t *unblocked);
  * <the signal, or exit>". */
 bool lab_reap(pid_t pid, const char *what, long long index, bool quiet);
 
-/* 128+signal if stopped, 1 if any work failed, else 0. */
-int lab_exit_status(long long failures);
+/* The end of every lesson's main(): write the trace (--trace), check that
+ * stdout was written whole (exit 1 with one line if not, as GNU tools do),
+ * then, if a signal stopped the run, die of that signal (its default action
+ * restored), so that a shell loop or make running the lesson stops too: the
+ * status a shell sees is 128+signal. Otherwise exit 1 if any work failed,
+ * else 0. */
+_Noreturn void lab_finish(long long failures);
 
 /* A 128-bit unsigned integer as decimal into buf (40 bytes suffice). */
 char *lab_u128(unsigned __int128 v, char buf[static 40]);

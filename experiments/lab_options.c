@@ -3,6 +3,7 @@
  * lesson takes. Bad input is one line on stderr and exit 2. */
 #define _GNU_SOURCE
 #include "lab.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -48,15 +49,34 @@ long long lab_number(const char *option, const char *text,
 
 /* ---- The option table -------------------------------------------------- */
 
-static void print_usage(const char *summary, const struct lab_opt *opts)
+/* The options every program takes, beside its own (and --help). */
+static const char *trace_path;
+static bool progress, no_progress;
+static const struct lab_opt common[] = {
+    { "trace", LAB_TEXT, "FILE", "write a trace of every unit of work to FILE "
+      "(Perfetto, chrome://tracing)", .text = &trace_path },
+    { "progress", LAB_FLAG, NULL, "draw a progress bar on stderr (default "
+      "when stderr is a terminal)", .flag = &progress },
+    { "no-progress", LAB_FLAG, NULL, "never draw the progress bar",
+      .flag = &no_progress },
+    { 0 }
+};
+
+static void print_options(const struct lab_opt *opts)
 {
-    printf("%s\n\nUsage: %s [options]\n\n", summary, program_invocation_short_name);
     for (const struct lab_opt *o = opts; o->name; o++) {
         char left[48];
         snprintf(left, sizeof left, "--%s%s%s", o->name,
                  o->arg ? " " : "", o->arg ? o->arg : "");
         printf("  %-26s %s\n", left, o->help);
     }
+}
+
+static void print_usage(const char *summary, const struct lab_opt *opts)
+{
+    printf("%s\n\nUsage: %s [options]\n\n", summary, program_invocation_short_name);
+    print_options(opts);
+    print_options(common);
     printf("  %-26s %s\n", "--help", "print this help and exit");
 }
 
@@ -84,26 +104,35 @@ static void take(const struct lab_opt *o, const char *arg)
 void lab_parse(int argc, char **argv, const char *summary,
                const struct lab_opt *opts)
 {
-    struct option longopts[64];
+    enum { MOST = 64, COMMON = 3 };
+    struct option longopts[MOST];
+    const struct lab_opt *all[MOST];    /* the table entry behind each */
     size_t n = 0;
 
-    for (; opts[n].name; n++) {
-        if (n >= 62)
+    lab_main_pid = getpid();
+    for (size_t i = 0; opts[i].name; i++) {
+        if (n >= MOST - COMMON - 2)
             lab_die("too many options in the lesson's table");
-        longopts[n] = (struct option){ opts[n].name,
-            opts[n].kind == LAB_FLAG ? no_argument : required_argument,
-            NULL, (int)n + 256 };
+        all[n++] = &opts[i];
     }
+    for (size_t i = 0; common[i].name; i++)
+        all[n++] = &common[i];
+    for (size_t i = 0; i < n; i++)
+        longopts[i] = (struct option){ all[i]->name,
+            all[i]->kind == LAB_FLAG ? no_argument : required_argument,
+            NULL, (int)i + 256 };
     longopts[n] = (struct option){ "help", no_argument, NULL, 'h' };
     longopts[n + 1] = (struct option){ 0, 0, 0, 0 };
 
     opterr = 0;                 /* we say what went wrong, in one line */
     optind = 0;                 /* start afresh, should we be called again */
+    trace_path = NULL;
+    progress = no_progress = false;
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (c == 'h') {
             print_usage(summary, opts);
-            lab_exit(0);
+            lab_exit(lab_flush_stdout() ? 0 : 1);
             abort();
         } else if (c == ':') {
             lab_usage_error("%s needs a value (see --help)", argv[optind - 1]);
@@ -111,10 +140,13 @@ void lab_parse(int argc, char **argv, const char *summary,
             lab_usage_error("unknown option '%s' (see --help)",
                             argv[optind - 1]);
         }
-        take(&opts[c - 256], optarg);
+        take(all[c - 256], optarg);
     }
     if (optind < argc)
         lab_usage_error("unexpected argument '%s' (see --help)", argv[optind]);
+    lab_progress_show(!no_progress && (progress || isatty(STDERR_FILENO)));
+    if (trace_path)
+        trace_start(trace_path);    /* last: a usage error after it removes the file */
 }
 
 /* ---- The I/O and CPU lessons' options ----------------------------------- */
@@ -158,10 +190,6 @@ void lab_io_options(int argc, char **argv, const char *summary,
           .max = 86400000 },
         { "retries", LAB_NUMBER, "N", "retry a 429 or 503 answer up to N times, "
           "backing off (default 0)", .number = &o->retries, .min = 0, .max = 20 },
-        { "progress", LAB_FLAG, NULL, "draw a progress bar on stderr (default "
-          "when stderr is a terminal)", .flag = &o->progress },
-        { "no-progress", LAB_FLAG, NULL, "never draw the progress bar",
-          .flag = &o->no_progress },
         GIL_OPTIONS(o, flags),
         { 0 }
     };
@@ -178,7 +206,6 @@ void lab_io_options(int argc, char **argv, const char *summary,
         check_url(o->urls[i]);
     if (o->workers == 0 || o->workers > o->requests)
         o->workers = o->requests;   /* no idle workers */
-    lab_progress_show(!o->no_progress && (o->progress || isatty(STDERR_FILENO)));
 }
 
 void lab_cpu_options(int argc, char **argv, const char *summary,

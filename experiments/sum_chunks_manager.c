@@ -233,5 +233,5 @@ int main(int argc, char **argv)
                "spin_us=%lld seconds=%.6f total=%s ops_per_s=%.0f failed=%lld", numbers,
                chunks, shared_dict ? "shared-memory" : "manager", ops, spin_us, seconds, buf,
                failed ? 0 : (double)(chunks * ops) / seconds, failed);
-    return lab_exit_status(failed);
+    lab_finish(failed);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lab.h"
+#include "trace.h"
 
 static jmp_buf back;
 static int exit_status;
@@ -105,6 +106,7 @@ static void fuzz_options(int which, char *args, size_t len)
             abort();
         return;
     }
+    /* An accepted --trace FILE made a temporary file and a buffer: drop both. */
     if (which == 1) {
         struct lab_io o = { .workers = 5 };
         lab_io_options(argc, argv, "fuzz", &o, 4096, LAB_ACCEPT_GIL);
@@ -119,6 +121,7 @@ static void fuzz_options(int which, char *args, size_t len)
             o.size < 0 || !o.workload)
             abort();
     }
+    trace_abandon();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
