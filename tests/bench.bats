@@ -82,10 +82,10 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
 }
 
 @test "the tracing rows: traced against untraced seconds, or skipped with the reason" {
-    paste <(column measurement) <(column lesson) <(column verdict) <(column note) <(column target) |
+    paste -d'|' <(column measurement) <(column lesson) <(column verdict) <(column note) <(column target) |
         grep -E '^(threads|processes|event loop|GIL): ' >"$BATS_TEST_TMPDIR/trace"
     [ "$(wc -l <"$BATS_TEST_TMPDIR/trace")" -eq 4 ]
-    while IFS=$'\t' read -r name lesson verdict note target; do
+    while IFS='|' read -r name lesson verdict note target; do
         [ "$target" = 1.05 ]
         if "$LAB_BIN/$lesson" --help | grep -q -- '--trace'; then
             [[ "$verdict" =~ ^(pass|miss)$ ]] || { echo "$name: $verdict $note" >&2; false; }

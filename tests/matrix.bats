@@ -382,10 +382,10 @@ PLAN
     fake_lesson "$BATS_TEST_TMPDIR/fake"
     out=$BATS_TEST_TMPDIR/runs.csv
     run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --quiet -- "$BATS_TEST_TMPDIR/fake"
-    # Whole rows up to just under 4 kB; ulimit -f 4 (kB) then stops the
-    # next row part-way, as a full disk would.
+    # Whole rows until less than a row is left under 4 kB; ulimit -f 4
+    # (kB) then stops the next row part-way, as a full disk would.
     row=$(tail -n1 "$out")
-    while [ $(($(stat -c %s "$out") + ${#row} + 1)) -le 4000 ]; do echo "$row" >>"$out"; done
+    while [ $((4096 - $(stat -c %s "$out"))) -ge $((${#row} - 20)) ]; do echo "$row" >>"$out"; done
     size=$(stat -c %s "$out")
     run -1 --separate-stderr bash -c 'ulimit -f 4 && exec "$0" --out "$1" --repeat 1 --quiet -- "$2"' \
         "$LAB_TOP/scripts/run" "$out" "$BATS_TEST_TMPDIR/fake"
