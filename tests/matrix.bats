@@ -526,3 +526,13 @@ readme_copy() {
         [ "$(readme_copy "$LAB_TOP" "$md")" = "$(cat "$LAB_TOP/results/$md")" ] || { echo "README's copy of $md differs" >&2; false; }
     done
 }
+
+@test "a plan's launch line runs a lesson under a launcher, with its worker count put in" {
+    dir=$BATS_TEST_TMPDIR
+    printf '%s\n' "repeat test 1" "launch cpu_s* env LAB_WORKERS=@workers @bin/@lesson" \
+        "test cpu_sync --tasks 2 --size 1000 --workers 3" "test cpu_threads --tasks 2 --size 1000 --workers 2" >"$dir/plan"
+    run -0 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+    [ "$(csv_get "$dir/runs.csv" command 1)" = "env LAB_WORKERS=3 $LAB_BIN/cpu_sync --tasks 2 --size 1000 --workers 3" ]
+    [ "$(csv_get "$dir/runs.csv" experiment 1)" = cpu_sync ]
+    [ "$(csv_get "$dir/runs.csv" command 2)" = "$LAB_BIN/cpu_threads --tasks 2 --size 1000 --workers 2" ]
+}
