@@ -10,23 +10,21 @@ LDFLAGS ?=
 O       ?= build/obj
 BIN     ?= bin
 
-# ---- Dependencies: installed by scripts/deps before anything needs them ----
-# Every target but these few needs the packages (pkg-config, libcurl, ...);
-# LAB_NO_DEPS=1 skips the check for those who manage packages themselves.
-NO_DEPS_GOALS := deps clean help
-ifeq ($(LAB_NO_DEPS),)
-ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),build)),)
-ifneq ($(shell scripts/deps --quiet >&2 && echo ok),ok)
-$(error scripts/deps failed: the packages above are needed)
-endif
-endif
-endif
+# ---- Dependencies ------------------------------------------------------------
+# `make deps` installs the Debian packages the lab needs (scripts/deps). The
+# targets that need them run the same script first, as a recipe: it installs
+# only what is missing and says nothing when all is there, and `make -n`
+# only prints it. LAB_NO_DEPS=1 skips it, for those who manage packages
+# themselves. The flags are read from pkg-config when a recipe runs (=, not
+# :=), so that a first build finds what deps-check has just installed.
+deps-check:
+	@[ -n "$(LAB_NO_DEPS)" ] || scripts/deps --quiet
 
 PKGS         := libcurl libcrypto
-LAB_CPPFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LAB_CPPFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LAB_CFLAGS   := -std=gnu11 -Wall -Wextra -pthread -MMD -MP
-CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
-CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
+CURL_LIBS     = $(shell pkg-config --libs libcurl 2>/dev/null)
+CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
 SHARED   := lab lab_options trace fetch fetch_multi procs workloads gil fuzz_lab lab_more
@@ -40,7 +38,7 @@ PROGRAMS := $(LESSONS:%=$(BIN)/%)
 LAB_O    := $(O)/lab.o $(O)/lab_options.o $(O)/trace.o
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
-.PHONY: build all plots test check deps clean help reproduce bench bench-tools sanitize valgrind fuzz
+.PHONY: build all plots test check deps deps-check clean help reproduce bench bench-tools sanitize valgrind fuzz
 .DEFAULT_GOAL := build
 # Objects are made by a pattern chain; keep them for the next build.
 .SECONDARY:
@@ -50,7 +48,7 @@ build: $(PROGRAMS)
 $(O) $(BIN):
 	mkdir -p $@
 
-$(O)/%.o: experiments/%.c | $(O)
+$(O)/%.o: experiments/%.c | $(O) deps-check
 	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
@@ -79,46 +77,53 @@ $(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 -include $(wildcard $(O)/*.d)
 
 # ---- Running ---------------------------------------------------------------
-# PROFILE=quick|default|full picks the matrix in scripts/plan.
+# Three plans on one core (scripts/lib.sh): plans/matrix.plan (make all),
+# plans/reproduce.plan (make reproduce), plans/bench.plan with
+# plans/bench-targets.csv (make bench).
+# PROFILE=quick|default|full picks the lines of plans/matrix.plan; PYTHON=1
+# adds the python profile (the Python twins) to it.
 PROFILE ?= default
+comma   := ,
+PROFILES = $(PROFILE)$(if $(PYTHON),$(comma)python)
 
-all: build
-	scripts/matrix --profile $(PROFILE) --bin $(BIN)
+all: build | deps-check
+	scripts/matrix --profile $(PROFILES) --bin $(BIN)
 
 # Redraw the charts from the CSVs already there; after `all` when both are asked.
-plots: $(if $(filter all,$(MAKECMDGOALS)),all)
+plots: $(if $(filter all,$(MAKECMDGOALS)),all) | deps-check
 	scripts/plot
 
-# Re-run every published timing with the lessons (scripts/reproduce.plan):
+# Re-run every published timing with the lessons (plans/reproduce.plan):
 # results/reproduce.csv, results/reproduce.md, plots/reproduce.png. Make's
 # variables reach the script: LATENCY_SCALE=f shortens every emulated wait,
 # SIZE_SCALE=f every CPU task, REPEAT=R sets the runs per configuration.
-reproduce: build
+reproduce: build | deps-check
 	LAB_BIN=$(abspath $(BIN)) scripts/reproduce
 
 # How close each lesson comes to this machine's limits, every measurement
-# side by side in one run (scripts/bench): results/bench.csv, a table, and
-# plots/bench.png. BENCH_REPEAT=R rounds (default 5); BENCH_QUICK=1 tiny
+# side by side in one run (scripts/bench, plans/bench.plan): results/bench.csv,
+# results/bench.md, a table, and plots/bench.png; the targets are the rows of
+# plans/bench-targets.csv. BENCH_REPEAT=R rounds (default 5); BENCH_QUICK=1 tiny
 # sizes, to check the bench itself. Its reference programs build into
 # build/bench/.
 BENCH_TOOLS := build/bench/sha256_loop build/bench/spawn_loop build/bench/raw_burst \
                build/bench/libcurl_load
-build/bench/sha256_loop: bench/sha256_loop.c
+build/bench/sha256_loop: bench/sha256_loop.c | deps-check
 	mkdir -p $(@D)
 	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< $(CRYPTO_LIBS) -o $@
-build/bench/libcurl_load: bench/libcurl_load.c
+build/bench/libcurl_load: bench/libcurl_load.c | deps-check
 	mkdir -p $(@D)
 	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< $(CURL_LIBS) -o $@
-build/bench/%: bench/%.c
+build/bench/%: bench/%.c | deps-check
 	mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(CFLAGS) $(LDFLAGS) $< -o $@
 bench-tools: $(BENCH_TOOLS)
-bench: build bench-tools
+bench: build bench-tools | deps-check
 	LAB_BIN=$(abspath $(BIN)) LAB_BENCH_TOOLS=$(abspath build/bench) scripts/bench
 
 # ---- Testing ---------------------------------------------------------------
 # The bats suite, against the programs in $(BIN).
-test check: build
+test check: build | deps-check
 	LAB_BIN=$(abspath $(BIN)) bats $(if $(BATS_FORMAT),--formatter $(BATS_FORMAT)) --print-output-on-failure tests/
 
 # ---- Hardening ---------------------------------------------------------------
@@ -139,13 +144,13 @@ sanitize:
 SAN_THREADED_TESTS := $(wildcard tests/io.bats tests/cpu.bats tests/gil.bats tests/race.bats tests/hybrid.bats)
 
 # Memcheck over every lesson at a small size: no errors, no leaks.
-valgrind: build
+valgrind: build | deps-check
 	scripts/memcheck
 
 # libFuzzer over lab_options.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 30
 FUZZ_BIN := build/fuzz/fuzz_lab
-$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/trace.c experiments/lab.h
+$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/trace.c experiments/lab.h | deps-check
 	mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexperiments $(filter %.c,$^) -o $@
 fuzz: $(FUZZ_BIN)
@@ -163,11 +168,12 @@ help:
 	@echo "  make all plots   build, run every lesson under time(1), write results/ and plots/"
 	@echo "  make test        run the test suite (bats) against bin/"
 	@echo "  make build       compile every lesson into bin/ (the default)"
-	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full)"
+	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full, PYTHON=1)"
 	@echo "  make plots       redraw the charts from results/*.csv without running anything"
 	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
 	@echo "  make bench       how close each lesson comes to the machine's limits: results/bench.csv, plots/bench.png (BENCH_REPEAT=5, BENCH_QUICK=1)"
-	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root)"
+	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root);"
+	@echo "                   the other targets run the same check first, installing what is missing"
 	@echo "  make sanitize    the suite against ASan+UBSan builds, then TSan builds"
 	@echo "  make valgrind    every lesson at a small size under memcheck: no errors, no leaks"
 	@echo "  make fuzz        libFuzzer over lab_options.c's parsers for FUZZ_SECONDS (default 30)"

@@ -5,14 +5,11 @@
 # variables and cuts the tables:
 #   dir/io_workers_<model>.dat   workers median_s min_s max_s ideal_s  (tab-separated)
 #   io_models (the models there are), requests, latency_ms, sync_s (may be
-#   missing), machine, out (the file name without .png/.svg)
+#   missing), machine, fmt, out
+load "style.gp"
 set datafile separator tab
 if (!exists("sync_s")) sync_s = NaN
 ideal(w) = ceil(requests / floor(w)) * latency_ms / 1000.0
-title_of(m) = m eq "threads" ? "threads (io\\_threads)" : \
-              m eq "multiprocessing" ? "processes (io\\_multiprocessing)" : \
-              m eq "async" ? "event loop (io\\_async)" : m
-color_of(m) = m eq "threads" ? 0x4e79a7 : m eq "multiprocessing" ? 0xf28e2b : m eq "async" ? 0x59a14f : 0x888888
 point_of(m) = m eq "threads" ? 5 : m eq "multiprocessing" ? 7 : 9
 
 set logscale xy
@@ -21,21 +18,15 @@ set xrange [0.8:requests * 1.25]
 set yrange [ideal(requests) / 2:*]
 set xtics nomirror
 set ytics nomirror
-set grid xtics ytics lc rgb "#dddddd"
 set xlabel "workers: threads, processes, or transfers in flight (log scale)"
 set ylabel "time for all requests (seconds, log scale)"
 set key top right box opaque
 set samples 1000
 set title sprintf("%d downloads, each answered after %g ms: more workers, less waiting", requests, latency_ms) font ",14"
-set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front noenhanced
+set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front
 set tmargin 5
 
-do for [fmt in "png svg"] {
-    if (fmt eq "png") { set terminal pngcairo size 1000, 600 font "sans,11" enhanced }
-    else { set terminal svg size 1000, 600 font "sans,11" enhanced }
-    set output out . "." . fmt
-    plot sync_s with lines dt 2 lw 1.5 lc rgb "#888888" title "sequential (io\\_sync)", \
-         ideal(x) with lines lw 2 lc rgb "#e15759" title "ideal: ceil(requests / workers) x latency", \
-         for [m in io_models] dir . "/io_workers_" . m . ".dat" using 1:2:3:4 \
-             with yerrorlines lw 2 pt point_of(m) ps 1 lc rgb color_of(m) title title_of(m)
-}
+plot sync_s with lines dt 2 lw 1.5 lc rgb "#888888" title "sequential (io_sync)", \
+     ideal(x) with lines lw 2 lc rgb ideal_color title "ideal: ceil(requests / workers) x latency", \
+     for [m in io_models] dir . "/io_workers_" . m . ".dat" using 1:2:3:4 \
+         with yerrorlines lw 2 pt point_of(m) ps 1 lc rgb model_color(m) title model_name(m) . " (io_" . m . ")"

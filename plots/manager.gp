@@ -5,11 +5,11 @@
 # variables and cuts the tables:
 #   dir/manager_<model>.dat   chunks ops_per_s ops  (tab-separated)
 #   manager_models, min_chunks, max_chunks, min_ops, max_ops (the ranges),
-#   machine, out (the file name without .png/.svg)
+#   machine, fmt, out
+load "style.gp"
 set datafile separator tab
 title_of(m) = m eq "manager" ? "manager process (a round trip per set)" : \
               m eq "shared-memory" ? "shared memory (--shared-memory: lock, store, unlock)" : m
-color_of(m) = m eq "manager" ? 0xf28e2b : m eq "shared-memory" ? 0x4e79a7 : 0x888888
 
 set logscale x 2
 set logscale y
@@ -18,20 +18,14 @@ set xtics 2 nomirror format "%g"
 set xrange [min_chunks / 1.4:max_chunks * 1.4]
 set yrange [min_ops / 4:max_ops * 4]
 set ytics nomirror
-set grid xtics ytics lc rgb "#dddddd"
 set xlabel "child processes doing sets at once (--chunks, log scale)"
 set ylabel "sets per second, all children together (log scale)"
 set key center right box opaque
-set title "sum\\_chunks\\_manager: a manager process against shared memory" font ",14"
-set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front noenhanced
+set title "sum_chunks_manager: a manager process against shared memory" font ",14"
+set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front
 set tmargin 5
 
-do for [fmt in "png svg"] {
-    if (fmt eq "png") { set terminal pngcairo size 1000, 600 font "sans,11" enhanced }
-    else { set terminal svg size 1000, 600 font "sans,11" enhanced }
-    set output out . "." . fmt
-    plot for [m in manager_models] dir . "/manager_" . m . ".dat" using 1:2 \
-             with linespoints lw 2 pt 7 ps 1 lc rgb color_of(m) title title_of(m), \
-         for [m in manager_models] dir . "/manager_" . m . ".dat" using 1:2:(gprintf("%.2s%c", $2)) \
-             with labels offset 0, 1 font ",9" notitle
-}
+plot for [m in manager_models] dir . "/manager_" . m . ".dat" using 1:2 \
+         with linespoints lw 2 pt 7 ps 1 lc rgb model_color(m) title title_of(m), \
+     for [m in manager_models] dir . "/manager_" . m . ".dat" using 1:2:(gprintf("%.2s%c", $2)) \
+         with labels offset 0, 1 font ",9" notitle

@@ -7,12 +7,15 @@
 #
 # scripts/reproduce sets the variables (these are the defaults):
 #   csv       results/reproduce.csv (read by column name)
-#   out       plots/reproduce (the file name without .png/.svg)
+#   out       reproduce (the file name without .png/.svg), fmt png or svg
 #   machine   what measured, and at which scales: the subtitle
 
-if (!exists("csv")) csv = "results/reproduce.csv"
-if (!exists("out")) out = "plots/reproduce"
+if (!exists("csv")) csv = "../results/reproduce.csv"
+if (!exists("out")) out = "reproduce"
 if (!exists("machine")) machine = ""
+width = 1600
+height = 820
+load "style.gp"
 
 set datafile separator comma
 set datafile columnheaders
@@ -49,14 +52,8 @@ set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb "#444444" dt
 set title "The articles' speedups (Python, published) and the lessons' (C, measured)" font ",14"
 set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front
 
-do for [fmt in "png svg"] {
-    if (fmt eq "png") { set terminal pngcairo size 1600, 820 font "sans,11" noenhanced }
-    else { set terminal svg size 1600, 820 font "sans,11" noenhanced dynamic background rgb "white" }
-    set output out . "." . fmt
-    plot csv using (slot($0, strcol("case"))):(NaN):xticlabels(label(strcol("model"), strcol("variant"))) notitle, \
-         ''  using (x = slot($0, strcol("case")), x - width / 2):(column("published_speedup")):(x - width):(x):(low(column("published_speedup"))):(high(column("published_speedup"))) with boxxyerror lc rgb "#4e79a7" title "published (Python)", \
-         ''  using (x = slot($0, strcol("case")), x + width / 2):(column("measured_speedup")):(x):(x + width):(low(column("measured_speedup"))):(high(column("measured_speedup"))) with boxxyerror lc rgb "#f28e2b" title "measured (C lessons)", \
-         ''  using (c = strcol("case"), f = first_of_case($0, c), slot($0, c) - 0.45):(name_height($0)):(f ? c : "") with labels left font ",10" tc rgb "#333333" notitle, \
-         ''  using (slot($0, strcol("case"))):(column("measured_speedup") > 0 ? NaN : 1.25):("no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle
-}
-set output
+plot csv using (slot($0, strcol("case"))):(NaN):xticlabels(label(strcol("model"), strcol("variant"))) notitle, \
+     ''  using (x = slot($0, strcol("case")), x - width / 2):(column("published_speedup")):(x - width):(x):(low(column("published_speedup"))):(high(column("published_speedup"))) with boxxyerror lc rgb model_color("threads") title "published (Python)", \
+     ''  using (x = slot($0, strcol("case")), x + width / 2):(column("measured_speedup")):(x):(x + width):(low(column("measured_speedup"))):(high(column("measured_speedup"))) with boxxyerror lc rgb model_color("multiprocessing") title "measured (C lessons)", \
+     ''  using (c = strcol("case"), f = first_of_case($0, c), slot($0, c) - 0.45):(name_height($0)):(f ? c : "") with labels left font ",10" tc rgb "#333333" notitle, \
+     ''  using (slot($0, strcol("case"))):(column("measured_speedup") > 0 ? NaN : 1.25):("no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle

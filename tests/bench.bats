@@ -31,19 +31,22 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
 
 @test "bench.csv has one row per measurement, each with numbers and a verdict" {
     rows=$(($(wc -l <"$BENCH_OUT/results/bench.csv") - 1))
-    # Every row the table defines: I/O 8, scale 6, CPU 9 + 3, manager 4,
-    # memory 10, start-up 5.
-    [ "$rows" -eq 45 ]
+    # Every row of plans/bench-targets.csv: I/O 8, scale 6, CPU 9 + 3,
+    # manager 4, memory 10, start-up 5, tracing 4.
+    [ "$rows" -eq 49 ]
+    [ "$rows" -eq $(($(wc -l <"$LAB_TOP/plans/bench-targets.csv") - 1)) ]
     run -0 column verdict
     [ "$(grep -cvxE 'pass|miss|info|skip' <<<"$output")" -eq 0 ]
+    # bench.md, the README's copy of the table, has every row too.
+    [ "$(grep -c '^| ' "$BENCH_OUT/results/bench.md")" -eq $((rows + 2)) ]
     # Every row but a skipped one has a numeric value, min <= value <= max
     # (a median of the rounds, or a ratio of best rounds, which lies between
     # the rounds' own ratios).
     run -0 column estimate
     [ "$(grep -cvxE 'median|best' <<<"$output")" -eq 0 ]
-    [ "$(grep -cx best <<<"$output")" -eq 9 ]
-    paste <(column value) <(column min) <(column max) <(column verdict) |
-        while IFS=$'\t' read -r median min max verdict; do
+    [ "$(grep -cx best <<<"$output")" -eq 11 ]
+    paste -d, <(column value) <(column min) <(column max) <(column verdict) |
+        while IFS=, read -r median min max verdict; do
             [ "$verdict" != skip ] || continue
             [[ "$median" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || { echo "median '$median'"; false; }
             awk -v a="$min" -v b="$median" -v c="$max" 'BEGIN { exit !(a <= b && b <= c) }'
@@ -78,6 +81,21 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
     grep -q "<svg" "$BENCH_OUT/plots/bench.svg"
 }
 
+@test "the tracing rows: traced against untraced seconds, or skipped with the reason" {
+    paste -d'|' <(column measurement) <(column lesson) <(column verdict) <(column note) <(column target) |
+        grep -E '^(threads|processes|event loop|GIL): ' >"$BATS_TEST_TMPDIR/trace"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/trace")" -eq 4 ]
+    while IFS='|' read -r name lesson verdict note target; do
+        [ "$target" = 1.05 ]
+        if "$LAB_BIN/$lesson" --help | grep -q -- '--trace'; then
+            [[ "$verdict" =~ ^(pass|miss)$ ]] || { echo "$name: $verdict $note" >&2; false; }
+        else
+            [ "$verdict" = skip ]
+            [[ "$note" == *"skipped: $lesson does not take --trace yet" ]]
+        fi
+    done <"$BATS_TEST_TMPDIR/trace"
+}
+
 @test "the bare sha256 loop computes the chain that cpu_sync computes" {
     for rounds in 1 1000; do
         run -0 "$BENCH_TOOLS_DIR/sha256_loop" "$rounds"
@@ -100,9 +118,10 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
         grep -qxF "$name" <<<"$output" || { echo "no row '$name'" >&2; false; }
     done
     # Two copies of cpu_sync at once, against one alone: a ratio near 1 on
-    # two free cores, near 0.5 on one; one for each of the three workloads.
+    # two free cores, near 0.5 on one, lower on a host busy with other work
+    # (these sizes take milliseconds); one for each of the three workloads.
     paste <(column measurement) <(column value) | awk -F'\t' '
-        $1 ~ /^the cores. own/ { n++; if (!($2 > 0.3 && $2 < 1.5)) bad++ }
+        $1 ~ /^the cores. own/ { n++; print; if (!($2 > 0.1 && $2 < 2)) bad++ }
         END { exit !(n == 3 && !bad) }'
 }
 
@@ -153,4 +172,6 @@ teardown() {
     run -2 "$LAB_TOP/scripts/bench" --bogus
     run -0 "$LAB_TOP/scripts/bench" --list
     [[ "$output" == *"io_async_steady io_async"* ]]
+    BENCH_QUICK=1 run -0 "$LAB_TOP/scripts/bench" --list
+    [[ "$output" == *"io_sync_small io_sync --url \$URL --requests 8"$'\n'* ]]
 }

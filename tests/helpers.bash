@@ -90,27 +90,19 @@ interrupt_lesson() {
     wait_until "all_gone $kids" 5
 }
 
-# Column NAME of a CSV file (quoted fields may hold commas): every data row's
-# value, one a line, or only data row ROW's (1 = the first after the header).
+# Column NAME of a CSV file (read by miller): every data row's value, one a
+# line, or only data row ROW's (1 = the first after the header).
 # Usage: csv_column FILE NAME [ROW]
 csv_column() {
-    awk -v want="$2" -v row="${3:-0}" '
-    function split_csv(line, f,    n, i, c, field, quoted) {
-        n = 0; field = ""; quoted = 0
-        for (i = 1; i <= length(line); i++) {
-            c = substr(line, i, 1)
-            if (quoted) {
-                if (c != "\"") field = field c
-                else if (substr(line, i + 1, 1) == "\"") { field = field c; i++ }
-                else quoted = 0
-            } else if (c == "\"") quoted = 1
-            else if (c == ",") { f[++n] = field; field = "" }
-            else field = field c
-        }
-        f[++n] = field
-        return n
-    }
-    NR == 1 { for (i = 1; i <= split_csv($0, h); i++) if (h[i] == want) col = i; next }
-    row == 0 || NR == row + 1 { split_csv($0, f); print f[col]; if (row) exit }
-    ' "$1"
+    mlr --icsv --otsv --headerless-tsv-output cut -f "$2" "$1" | sed -n "${3:-1,\$}p"
+}
+
+# A CSV file that RFC 4180 reads with every row as long as the header, one
+# row a line, ending with a newline: no torn row anywhere.
+rows_are_whole() {
+    local records
+    records=$(mlr --icsv --ojson put -q 'end { emit {"n": NR} }' "$1" | grep -o '[0-9]*') ||
+        { echo "$1 does not read as CSV" >&2; return 1; }
+    [ "$records" -eq $(($(wc -l <"$1") - 1)) ] || { echo "$1: $records records in $(wc -l <"$1") lines" >&2; return 1; }
+    [ -z "$(tail -c1 "$1")" ] || { echo "$1 does not end with a newline" >&2; return 1; }
 }

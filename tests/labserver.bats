@@ -78,3 +78,55 @@ teardown_file() { lab_server_stop; }
 @test "bad usage exits 2" {
     run -2 "$LAB_TOP/scripts/labserver" launch
 }
+
+# ---- A hostile user -----------------------------------------------------------------
+
+# The pids of the nginx processes that hold folder $1's error log open.
+nginx_of() {
+    local pid fd
+    for pid in $(pgrep -x nginx); do
+        for fd in /proc/"$pid"/fd/*; do
+            [ "$(readlink "$fd" 2>/dev/null)" != "$1/error.log" ] || { echo "$pid"; break; }
+        done
+    done
+}
+
+@test "three starts at once make one server, and stop stops it" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/three"
+    for i in 1 2 3; do "$LAB_TOP/scripts/labserver" start >"$BATS_TEST_TMPDIR/url.$i" 3>&- & done
+    wait
+    [ "$(sort -u "$BATS_TEST_TMPDIR"/url.* | wc -l)" -eq 1 ]
+    [ "$(nginx_of "$LAB_SERVER_DIR" | wc -l)" -eq 2 ]     # a master and its worker
+    run -0 "$LAB_TOP/scripts/labserver" stop
+    [ -z "$(nginx_of "$LAB_SERVER_DIR")" ]
+}
+
+@test "stop in a copy of the server's folder leaves the original running" {
+    cp -a "$LAB_SERVER_DIR" "$BATS_TEST_TMPDIR/copy"
+    LAB_SERVER_DIR="$BATS_TEST_TMPDIR/copy" run -0 "$LAB_TOP/scripts/labserver" stop
+    run -0 curl -fsS "$LAB_BASE/"
+    run -0 "$LAB_TOP/scripts/labserver" status
+}
+
+@test "after a kill -9 of the master, stop also ends its orphaned worker" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/orphan"
+    run -0 "$LAB_TOP/scripts/labserver" start
+    base=$output
+    master=$(cat "$LAB_SERVER_DIR/nginx.pid")
+    worker=$(pgrep -P "$master")
+    kill -9 "$master"
+    wait_until "! kill -0 $master 2>/dev/null" 5
+    run -0 curl -fsS "$base/"          # the worker still serves
+    run -0 "$LAB_TOP/scripts/labserver" stop
+    wait_until "all_gone $worker" 5
+    run -7 curl -sS "$base/"
+}
+
+@test "a folder with spaces in its path serves and stops" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/with space/lab server"
+    run -0 "$LAB_TOP/scripts/labserver" start
+    run -0 curl -fsS -o /dev/null -w '%{size_download}' "$output/cats/3.jpg"
+    [ "$output" = 100003 ]
+    run -0 "$LAB_TOP/scripts/labserver" stop
+    [ -z "$(nginx_of "$(cd "$LAB_SERVER_DIR" && pwd -P)")" ]
+}

@@ -2,7 +2,9 @@
 # The experiment pipeline: scripts/run (time(1) -> runs.csv), scripts/matrix
 # (the plan, interleaved rounds, the lab server), scripts/summarize and
 # scripts/plot, end to end with `make all plots PROFILE=quick` in a copy of
-# the tree, and what is left after an interruption.
+# the tree, what is left after an interruption, and what a hostile user
+# tries: a full disk, crafted and corrupted CSV files, outputs that are
+# devices or links, two runs at once.
 
 load helpers
 
@@ -10,32 +12,8 @@ LESSONS="io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads cpu
 ! command -v mpirun >/dev/null || LESSONS+=" cpu_mpi"   # run through scripts/mpirun
 HEADER="timestamp,experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,repeat,seconds,wall_s,user_s,sys_s,max_rss_kb,vol_cs,invol_cs,cpu_util,exit,errors,bytes,result,total,ops_per_s,tag,command,host,cpus,cpu_model,cc,libcurl,openssl,commit"
 
-# ---- CSV, read the careful way (quoted fields hold commas) ---------------------
-
-# The number of fields of every line of a CSV file, one a line.
-csv_field_counts() {
-    awk '{
-        n = 1; quoted = 0
-        for (i = 1; i <= length($0); i++) {
-            c = substr($0, i, 1)
-            if (c == "\"") quoted = !quoted      # a doubled quote toggles twice
-            else if (c == "," && !quoted) n++
-        }
-        print n
-    }' "$1"
-}
-
 # The value in column NAME of data row ROW (1 = the first after the header).
 csv_get() { csv_column "$1" "$2" "$3"; }
-
-# Every line has as many fields as the header: no torn row anywhere.
-rows_are_whole() {
-    local counts
-    counts=$(csv_field_counts "$1" | sort -u)
-    [ "$counts" = "$(head -n1 "$1" | tr ',' '\n' | wc -l)" ] ||
-        { echo "field counts in $1: $counts" >&2; return 1; }
-    [ -z "$(tail -c1 "$1")" ] || { echo "$1 does not end with a newline" >&2; return 1; }
-}
 
 # Width and height of a PNG, from its IHDR chunk (bytes 17-24, big-endian).
 png_size() {
@@ -66,8 +44,8 @@ SH
 setup_file() {
     export LAB_COPY="$BATS_FILE_TMPDIR/lab"
     mkdir -p "$LAB_COPY/results"
-    cp -a "$LAB_TOP/experiments" "$LAB_TOP/scripts" "$LAB_TOP/plots" "$LAB_TOP/tests" \
-        "$LAB_TOP/Makefile" "$LAB_COPY/"
+    cp -a "$LAB_TOP/experiments" "$LAB_TOP/scripts" "$LAB_TOP/plans" "$LAB_TOP/plots" "$LAB_TOP/tests" \
+        "$LAB_TOP/Makefile" "$LAB_TOP/README.md" "$LAB_COPY/"
     [ ! -f "$LAB_TOP/results/published.csv" ] || cp -a "$LAB_TOP/results/published.csv" "$LAB_COPY/results/"
     # The programs under test, already built: make finds them up to date.
     cp -a "$LAB_BIN" "$LAB_COPY/bin"
@@ -90,7 +68,7 @@ quick_configurations() {
 }
 
 quick_repeat() {
-    awk '$1 == "repeat" && $2 == "quick" { print $3 }' "$LAB_COPY/scripts/plan"
+    awk '$1 == "repeat" && $2 == "quick" { print $3 }' "$LAB_COPY/plans/matrix.plan"
 }
 
 @test "make all plots PROFILE=quick succeeds" {
@@ -386,4 +364,176 @@ PLAN
 
 @test "terminating scripts/matrix (SIGTERM) stops the server and leaves whole rows" {
     interrupt_matrix TERM
+}
+
+# ---- A hostile user -----------------------------------------------------------------
+
+@test "a bad plan line is refused before any run, with its line number" {
+    dir=$BATS_TEST_TMPDIR
+    printf '%s\n' "repeat test 1" "# a comment" "test io_sync --requests 1 --url \$URL" "test no_such_lesson --x 1" >"$dir/plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+    [[ "$stderr" == *"plan:4: "*"no_such_lesson is missing"* ]]
+    printf '%s\n' "test io_sync --requests 1" "test io_sync --requests 1 --no-such-option 3" >"$dir/plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+    [[ "$stderr" == *"plan:2: io_sync does not take the option --no-such-option"* ]]
+    [ ! -e "$dir/runs.csv" ]
+}
+
+@test "a full disk: scripts/run appends a row whole or not at all, and the next is not glued on" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --quiet -- "$BATS_TEST_TMPDIR/fake"
+    # Whole rows until less than a row is left under 4 kB; ulimit -f 4
+    # (kB) then stops the next row part-way, as a full disk would.
+    row=$(tail -n1 "$out")
+    while [ $((4096 - $(stat -c %s "$out"))) -ge $((${#row} - 20)) ]; do echo "$row" >>"$out"; done
+    size=$(stat -c %s "$out")
+    run -1 --separate-stderr bash -c 'ulimit -f 4 && exec "$0" --out "$1" --repeat 1 --quiet -- "$2"' \
+        "$LAB_TOP/scripts/run" "$out" "$BATS_TEST_TMPDIR/fake"
+    [[ "$stderr" == *"could not append to $out"* ]]
+    [ "$(stat -c %s "$out")" -eq "$size" ]
+    rows_are_whole "$out"
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --quiet -- "$BATS_TEST_TMPDIR/fake"
+    rows_are_whole "$out"
+}
+
+@test "a newline in a tag or an argument stays inside its row" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 --quiet \
+        --tag $'two\nlines' -- "$BATS_TEST_TMPDIR/fake" $'an\rargument\nhere'
+    [ "$(wc -l <"$out")" -eq 2 ]
+    rows_are_whole "$out"
+    [ "$(csv_get "$out" tag 1)" = "two lines" ]
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$out" --out "$BATS_TEST_TMPDIR/summary.csv" --quiet
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/summary.csv")" -eq 2 ]
+}
+
+@test "a corrupted runs file: each bad row is reported with its line number and left out" {
+    dir=$BATS_TEST_TMPDIR
+    runs=$dir/runs.csv
+    head -n 12 "$LAB_COPY/results/runs.csv" >"$runs"
+    for pair in 2:abc 3:nan 4:-1 5:0x10; do
+        mlr -I --icsv --ocsv put "NR == $((${pair%%:*} - 1)) { \$seconds = \"${pair#*:}\" }" "$runs"
+    done
+    mlr -I --icsv --ocsv put 'NR == 6 { $max_rss_kb = "lots" }' "$runs"
+    # A torn row: the last one cut short, no newline, then one glued on.
+    last=$(tail -n 1 "$runs")
+    sed -i '$d' "$runs"
+    printf '%s' "${last:0:60}" >>"$runs"
+    printf '%s\n' "$last" >>"$runs"
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$runs" --out "$dir/summary.csv"
+    [[ "$stderr" == *"runs.csv:2: seconds \"abc\" is not a number: row left out"* ]]
+    [[ "$stderr" == *"runs.csv:3: seconds \"nan\" is not a number"* ]]
+    [[ "$stderr" == *"runs.csv:4: seconds \"-1\" is not a number"* ]]
+    [[ "$stderr" == *"runs.csv:5: seconds \"0x10\" is not a number"* ]]
+    [[ "$stderr" == *"runs.csv:7: max_rss_kb \"lots\" is not a number"* ]]
+    [[ "$stderr" == *"runs.csv:12: "* ]]
+    [ "$(grep -c 'row left out' <<<"$stderr")" -eq 6 ]
+    rows_are_whole "$dir/summary.csv"
+    # The charts are drawn from what is left.
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots"
+    is_png "$dir/plots/io_models.png"
+}
+
+@test "a crafted summary cannot make scripts/plot run a command" {
+    dir=$BATS_TEST_TMPDIR
+    cp "$LAB_COPY/results/summary.csv" "$dir/crafted.csv"
+    # Names that close gnuplot's string and call system(), or the shell's.
+    mlr -I --icsv --ocsv put 'NR == 2 { $model = "shm\";system(\"touch '"$dir"'/X\");x=\"" }' "$dir/crafted.csv"
+    mlr -I --icsv --ocsv put '$experiment == "cpu_sync" { $workload = "sumsq'"'"';touch '"$dir"'/Y;'"'"'" }' "$dir/crafted.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/crafted.csv" --out "$dir/plots"
+    [ ! -e "$dir/X" ] && [ ! -e "$dir/Y" ]
+    [[ "$stderr" == *"crafted.csv:3: model \"shm\";system("*"is not a plain name: row left out"* ]]
+    [[ "$stderr" == *"workload \"sumsq';touch"* ]]
+    is_png "$dir/plots/io_workers.png"
+}
+
+@test "a chart is replaced only once the new one is whole" {
+    dir=$BATS_TEST_TMPDIR
+    mkdir -p "$dir/plots" "$dir/fake"
+    cp "$LAB_COPY"/plots/*.png "$LAB_COPY"/plots/*.svg "$dir/plots/"
+    before=$(md5sum "$dir"/plots/*)
+    # A gnuplot that writes half a chart, then fails.
+    printf '#!/bin/sh\nfor a; do out=$a; done\necho half >"${TMPDIR:-/tmp}/half.png"\nexit 1\n' >"$dir/fake/gnuplot"
+    chmod +x "$dir/fake/gnuplot"
+    PATH=$dir/fake:$PATH run -1 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$LAB_COPY/results/summary.csv" --out "$dir/plots"
+    [[ "$stderr" == *"gnuplot failed on plots/io_models.gp"*"left as they were"* ]]
+    [ "$(md5sum "$dir"/plots/*)" = "$before" ]
+}
+
+@test "--out: a device is written in place, a link out of its folder refused, the umask kept" {
+    dir=$BATS_TEST_TMPDIR
+    runs=$LAB_COPY/results/runs.csv
+    if [ "$(id -u)" -eq 0 ]; then
+        mknod "$dir/null" c 1 3
+        run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$runs" --out "$dir/null" --quiet
+        [ -c "$dir/null" ]
+    fi
+    mkdir -p "$dir/results" "$dir/elsewhere"
+    echo mine >"$dir/elsewhere/file.csv"
+    ln -s "$dir/elsewhere/file.csv" "$dir/results/summary.csv"
+    run -1 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$runs" --out "$dir/results/summary.csv" --quiet
+    [[ "$stderr" == *"is a link out of its folder"* ]]
+    [ "$(cat "$dir/elsewhere/file.csv")" = mine ]
+    (umask 022 && "$LAB_TOP/scripts/summarize" --runs "$runs" --out "$dir/own.csv" --quiet)
+    [ "$(stat -c %a "$dir/own.csv")" = 644 ]
+    [ "$(stat -c %a "$dir/own.md")" = 644 ]
+}
+
+# A plan of one slow configuration, for the runs that overlap below.
+slow_plan() {
+    printf '%s\n' "repeat test 1" "test io_sync --requests $2 --url \$URL/delay?s=0.2&bytes=10" >"$1"
+}
+
+@test "two measurements into one folder: the second refuses with one line; sharing a server, neither stops it under the other" {
+    dir=$BATS_TEST_TMPDIR
+    export LAB_SERVER_DIR=$dir/server
+    slow_plan "$dir/long" 10
+    slow_plan "$dir/short" 2
+    "$LAB_TOP/scripts/matrix" --plan "$dir/long" --profile test --bin "$LAB_BIN" --out "$dir/a/runs.csv" \
+        >"$dir/a.out" 2>"$dir/a.err" 3>&- &
+    pid=$!
+    wait_until "grep -q 'runs, server' '$dir/a.err'" 20
+    run -1 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/short" --profile test --bin "$LAB_BIN" --out "$dir/a/runs.csv"
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ "$stderr" == *"another measurement is writing to $dir/a"* ]]
+    # Another folder, the same server: this one ends first and must leave it up.
+    run -0 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/short" --profile test --bin "$LAB_BIN" --out "$dir/b/runs.csv"
+    run -0 "$LAB_TOP/scripts/labserver" status
+    wait "$pid"
+    [ "$(($(wc -l <"$dir/a/runs.csv") - 1))" -eq 1 ]
+    [ "$(csv_get "$dir/a/runs.csv" exit 1)" = 0 ]
+    rows_are_whole "$dir/a/runs.csv"
+    run -3 "$LAB_TOP/scripts/labserver" status
+}
+
+# The README's copy of a generated table: the lines between its markers.
+readme_copy() {
+    awk -v name="results/$2" '$0 == "<!-- end of " name " -->" { f = 0 } f; $0 == "<!-- " name " -->" { f = 1 }' "$1/README.md"
+}
+
+@test "make all puts results/summary.md into the README between its markers" {
+    grep -qxF "<!-- results/summary.md -->" "$LAB_COPY/README.md"
+    [ "$(readme_copy "$LAB_COPY" summary.md)" = "$(cat "$LAB_COPY/results/summary.md")" ]
+    grep -q '^| io_threads | 20 x 10 ms |' "$LAB_COPY/results/summary.md"
+}
+
+@test "the README's generated tables are the committed results/*.md" {
+    for md in summary.md reproduce.md bench.md; do
+        grep -qxF "<!-- results/$md -->" "$LAB_TOP/README.md"
+        grep -qxF "<!-- end of results/$md -->" "$LAB_TOP/README.md"
+        [ -s "$LAB_TOP/results/$md" ]
+        [ "$(readme_copy "$LAB_TOP" "$md")" = "$(cat "$LAB_TOP/results/$md")" ] || { echo "README's copy of $md differs" >&2; false; }
+    done
+}
+
+@test "a plan's launch line runs a lesson under a launcher, with its worker count put in" {
+    dir=$BATS_TEST_TMPDIR
+    printf '%s\n' "repeat test 1" "launch cpu_s* env LAB_WORKERS=@workers @bin/@lesson" \
+        "test cpu_sync --tasks 2 --size 1000 --workers 3" "test cpu_threads --tasks 2 --size 1000 --workers 2" >"$dir/plan"
+    run -0 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+    [ "$(csv_get "$dir/runs.csv" command 1)" = "env LAB_WORKERS=3 $LAB_BIN/cpu_sync --tasks 2 --size 1000 --workers 3" ]
+    [ "$(csv_get "$dir/runs.csv" experiment 1)" = cpu_sync ]
+    [ "$(csv_get "$dir/runs.csv" command 2)" = "$LAB_BIN/cpu_threads --tasks 2 --size 1000 --workers 2" ]
 }

@@ -237,14 +237,16 @@ PLAN
     REPEAT=0 run -2 "$LAB_TOP/scripts/reproduce"
 }
 
-@test "--only re-runs one case and reports the others from the runs already made" {
+@test "--only re-runs one case, replacing its runs, and reports the others from the runs already made" {
     before=$(wc -l <"$OUT/reproduce-runs.csv")
+    others=$(grep -vc ',talk-cpu/' "$OUT/reproduce-runs.csv")
     LATENCY_SCALE=0.05 SIZE_SCALE=0.05 REPEAT=1 LAB_BIN=$LAB_BIN run -0 "$LAB_TOP/scripts/reproduce" \
         --only talk-cpu --results-dir "$OUT" --plots-dir "$OUT"
-    # talk-cpu: sync, threads, threads under the GIL, multiprocessing, one run each, added.
-    [ "$(wc -l <"$OUT/reproduce-runs.csv")" -eq $((before + 4)) ]
+    # talk-cpu: sync, threads, threads under the GIL, multiprocessing, one run each, replaced.
+    [ "$(wc -l <"$OUT/reproduce-runs.csv")" -eq "$before" ]
     run -0 grep -c ',talk-cpu/' "$OUT/reproduce-runs.csv"
-    [ "$output" -eq 8 ]
+    [ "$output" -eq 4 ]
+    [ "$(grep -vc ',talk-cpu/' "$OUT/reproduce-runs.csv")" -eq "$others" ]
     check_tables 'assert len(rows) >= 35 and all(r["runs"] == "1" or r["measured_s"] == "" for r in rows), rows'
     # Reporting the same runs under other settings is refused.
     SIZE_SCALE=0.5 run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" --report-only \
