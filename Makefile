@@ -36,7 +36,7 @@ PROGRAMS := $(LESSONS:%=$(BIN)/%)
 LAB_O    := $(O)/lab.o $(O)/lab_options.o
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
-.PHONY: build all plots test check deps clean help reproduce bench bench-tools sanitize valgrind fuzz
+.PHONY: build python all plots test check deps clean help reproduce bench bench-tools sanitize valgrind fuzz
 .DEFAULT_GOAL := build
 # Objects are made by a pattern chain; keep them for the next build.
 .SECONDARY:
@@ -60,12 +60,27 @@ $(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 
 -include $(wildcard $(O)/*.d)
 
-# ---- Running ---------------------------------------------------------------
-# PROFILE=quick|default|full picks the matrix in scripts/plan.
-PROFILE ?= default
+# ---- The Python twins ------------------------------------------------------
+# experiments/python/<lesson>.py, linked into $(BIN) as py_<lesson> so the
+# matrix finds them like the lessons (make all PYTHON=1). lab.py and
+# workloads.py are their shared parts, gil_compare.py a measurement.
+PY_SHARED := lab workloads gil_compare
+PY_TWINS  := $(filter-out $(PY_SHARED:%=$(BIN)/py_%), \
+               $(patsubst experiments/python/%.py,$(BIN)/py_%,$(wildcard experiments/python/*.py)))
 
-all: build
-	scripts/matrix --profile $(PROFILE) --bin $(BIN)
+$(BIN)/py_%: experiments/python/%.py | $(BIN)
+	ln -sf $(abspath $<) $@
+
+python: $(PY_TWINS)
+
+# ---- Running ---------------------------------------------------------------
+# PROFILE=quick|default|full picks the matrix in scripts/plan; PYTHON=1 adds
+# the plan's python lines (the twins, beside the C lessons).
+PROFILE ?= default
+comma   := ,
+
+all: build $(if $(PYTHON),python)
+	scripts/matrix --profile $(PROFILE)$(if $(PYTHON),$(comma)python) --bin $(BIN)
 
 # Redraw the charts from the CSVs already there; after `all` when both are asked.
 plots: $(if $(filter all,$(MAKECMDGOALS)),all)
@@ -144,7 +159,7 @@ help:
 	@echo "  make all plots   build, run every lesson under time(1), write results/ and plots/"
 	@echo "  make test        run the test suite (bats) against bin/"
 	@echo "  make build       compile every lesson into bin/ (the default)"
-	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full)"
+	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full; PYTHON=1 adds the Python twins)"
 	@echo "  make plots       redraw the charts from results/*.csv without running anything"
 	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
 	@echo "  make bench       how close each lesson comes to the machine's limits: results/bench.csv, plots/bench.png (BENCH_REPEAT=5, BENCH_QUICK=1)"

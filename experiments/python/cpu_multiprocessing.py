@@ -16,7 +16,7 @@ Usage: cpu_multiprocessing.py [--workload sumsq|fib|sha256|prime] [--tasks N] [-
   experiments/python/cpu_multiprocessing.py --workload sumsq --tasks 4 --size 1_000_000 --workers 2
 
 Expect: about half cpu_sync.py's time on 2 free cores, the same result:
-  experiment=py_cpu_multiprocessing workload=sumsq tasks=4 size=1000000 workers=2 seconds=0.1... result=1333335333335000002 done=4 failed=0
+  experiment=py_cpu_multiprocessing workload=sumsq tasks=4 size=1000000 workers=2 seconds=0.1... result=1333337333342000006 done=4 failed=0
 
 See also: cpu_threads.py, cpu_sync.py, ../cpu_multiprocessing.c.
 """

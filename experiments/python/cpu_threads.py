@@ -15,7 +15,7 @@ Usage: cpu_threads.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S]
   experiments/python/cpu_threads.py --workload sumsq --tasks 4 --size 1_000_000 --workers 2
 
 Expect: about cpu_sync.py's time (or more), the same result:
-  experiment=py_cpu_threads workload=sumsq tasks=4 size=1000000 workers=2 seconds=0.2... result=1333335333335000002 done=4 failed=0 gil=1 switch_interval_us=5000
+  experiment=py_cpu_threads workload=sumsq tasks=4 size=1000000 workers=2 seconds=0.2... result=1333337333342000006 done=4 failed=0 gil=1 switch_interval_us=5000
 
 See also: cpu_sync.py, cpu_multiprocessing.py, ../cpu_threads.c (--gil), ../gil.c.
 """
