@@ -11,6 +11,8 @@ then all again), each under /usr/bin/time:
             threads hardly ever hand over.
   pinned    each workload, sequential and 2 threads, all on one CPU
             (taskset -c 0): every hand-over stays on that CPU.
+  handover  gil_handover.py: CPython's hand-overs counted from inside, and
+            the time neither thread ran at each (on 2 CPUs and on one).
   convoy    io_convoy.py against bin/io_convoy --gil (1 ms requests), at
             5 ms and 1 ms switch intervals.
 and writes one CSV row per configuration: the median time, the sequential
@@ -49,8 +51,9 @@ QUICK = {"python": {"sumsq": 200_000, "fib": 20, "sha256": 20_000},
 TASKS = 10
 COLUMNS = ["section", "impl", "workload", "workers", "switch_interval_us", "pinned",
            "tasks", "size", "runs", "median_s", "min_s", "max_s", "cpu_s", "baseline_s",
-           "speed_vs_sequential", "vol_cs", "invol_cs", "gil_switches", "switches_est",
-           "cost_per_switch_us", "alone_ms", "beside_cpu_ms"]
+           "speed_vs_sequential", "speed_of_mins", "vol_cs", "invol_cs", "gil_switches", "switches_est",
+           "cost_per_switch_us", "alone_ms", "beside_cpu_ms", "handovers_per_s",
+           "dead_us_median", "lost_pct"]
 
 
 def config(section, impl, workload, workers, interval=5000, pinned=False, sizes=SIZES):
@@ -87,6 +90,14 @@ def plan(quick):
             for workers in (0, 2):
                 configs.append(config("pinned", impl, workload, workers, pinned=True,
                                       sizes=sizes))
+    for workload in ("sumsq", "fib", "sha256"):
+        for pinned in (False, True):
+            configs.append({"section": "handover", "impl": "cpython", "workload": workload,
+                            "workers": 2, "switch_interval_us": 5000, "pinned": int(pinned),
+                            "tasks": "", "size": "", "runs": [],
+                            "command": (["taskset", "-c", "0"] if pinned else [])
+                            + [PY, os.path.join(HERE, "gil_handover.py"), "--workload", workload,
+                               "--seconds", "0.5" if quick else "2"]})
     return configs
 
 
@@ -128,10 +139,12 @@ def median_of(c, key):
 def summarize(configs):
     """The rows: medians, baselines, hand-overs and their cost."""
     rows = []
-    baseline = {}
+    baseline, baseline_min = {}, {}
     for c in configs:
         if c["workers"] == 0:
-            baseline[(c["impl"], c["workload"], c["pinned"])] = median_of(c, "seconds")
+            key = (c["impl"], c["workload"], c["pinned"])
+            baseline[key] = median_of(c, "seconds")
+            baseline_min[key] = min(float(r["seconds"]) for r in c["runs"])
     # Voluntary context switches per counted hand-over, in the emulation.
     ratios = [median_of(c, "vol_cs") / median_of(c, "gil_switches") for c in configs
               if c["impl"] == "emulated" and c["workers"] >= 2 and c["section"] != "convoy"
@@ -140,13 +153,16 @@ def summarize(configs):
     for c in configs:
         seconds = median_of(c, "seconds")
         base = baseline.get((c["impl"], c["workload"], c["pinned"]))
+        base_min = baseline_min.get((c["impl"], c["workload"], c["pinned"]))
         vol = median_of(c, "vol_cs")
         counted = median_of(c, "gil_switches") if c["impl"] == "emulated" else None
         switches = counted
-        if c["impl"] == "cpython" and c["workers"] >= 2 and per_switch:
+        if c["impl"] == "cpython" and c["workers"] >= 2 and per_switch and c["section"] != "handover":
             switches = vol / per_switch
         cost = None
-        if base and switches and c["workers"] >= 2 and c["section"] != "convoy":
+        if c["section"] in ("convoy", "handover"):
+            base = base_min = None
+        if base and switches and c["workers"] >= 2:
             cost = (seconds - base) / switches * 1e6
         times = [float(r["seconds"]) for r in c["runs"]]
 
@@ -158,14 +174,19 @@ def summarize(configs):
             "pinned": c["pinned"], "tasks": c["tasks"], "size": c["size"],
             "runs": len(times), "median_s": fmt(seconds, ".4f"), "min_s": fmt(min(times), ".4f"),
             "max_s": fmt(max(times), ".4f"), "cpu_s": fmt(median_of(c, "cpu_s"), ".2f"),
-            "baseline_s": fmt(base if c["section"] != "convoy" else None, ".4f"),
+            "baseline_s": fmt(base, ".4f"),
             "speed_vs_sequential": fmt(base / seconds if base and c["workers"] else None, ".3f"),
+            "speed_of_mins": fmt(base_min / min(times) if base_min and c["workers"] else None,
+                                 ".3f"),
             "vol_cs": fmt(vol, ".0f"), "invol_cs": fmt(median_of(c, "invol_cs"), ".0f"),
             "gil_switches": fmt(counted, ".0f"),
             "switches_est": fmt(switches if c["impl"] == "cpython" else None, ".0f"),
             "cost_per_switch_us": fmt(cost, ".1f"),
             "alone_ms": fmt(median_of(c, "alone_ms"), ".3f"),
-            "beside_cpu_ms": fmt(median_of(c, "beside_cpu_ms"), ".3f")})
+            "beside_cpu_ms": fmt(median_of(c, "beside_cpu_ms"), ".3f"),
+            "handovers_per_s": fmt(median_of(c, "per_s"), ".0f"),
+            "dead_us_median": fmt(median_of(c, "dead_us_median"), ".1f"),
+            "lost_pct": fmt(median_of(c, "lost_pct"), ".2f")})
     return rows
 
 
