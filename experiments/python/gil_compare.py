@@ -17,7 +17,9 @@ then all again), each under /usr/bin/time:
             5 ms and 1 ms switch intervals.
 and writes one CSV row per configuration: the median time, the sequential
 baseline of the same implementation, speed_vs_sequential (baseline /
-median: below 1, the threads lose), the CPU time (user + sys: when it
+median: below 1, the threads lose; speed_of_mins, the same from the best
+runs; speed_paired, the median of the round-by-round ratios, the steadiest
+on a busy machine), the CPU time (user + sys: when it
 grows with the wall time, the work itself ran slower; when it does not,
 the threads waited), context switches, the emulation's
 counted hand-overs (gil_switches) and, for CPython, an estimate of them
@@ -26,6 +28,7 @@ context switches per hand-over, the protocol being the same), and the
 cost of one hand-over: (median - baseline) / hand-overs.
 
 Usage: experiments/python/gil_compare.py [--rounds R] [--out FILE] [--bin DIR] [--quick]
+                                         [--sections LIST] [--workloads LIST]
   make build && experiments/python/gil_compare.py            (about 12 minutes)
   --quick: tiny sizes and one round, to check the script itself.
 Writes results/gil_python.csv by default (through a temporary file and a
@@ -51,7 +54,7 @@ QUICK = {"python": {"sumsq": 200_000, "fib": 20, "sha256": 20_000},
 TASKS = 10
 COLUMNS = ["section", "impl", "workload", "workers", "switch_interval_us", "pinned",
            "tasks", "size", "runs", "median_s", "min_s", "max_s", "cpu_s", "baseline_s",
-           "speed_vs_sequential", "speed_of_mins", "vol_cs", "invol_cs", "gil_switches", "switches_est",
+           "speed_vs_sequential", "speed_of_mins", "speed_paired", "vol_cs", "invol_cs", "gil_switches", "switches_est",
            "cost_per_switch_us", "alone_ms", "beside_cpu_ms", "handovers_per_s",
            "dead_us_median", "lost_pct"]
 
@@ -139,12 +142,13 @@ def median_of(c, key):
 def summarize(configs):
     """The rows: medians, baselines, hand-overs and their cost."""
     rows = []
-    baseline, baseline_min = {}, {}
+    baseline, baseline_min, baseline_runs = {}, {}, {}
     for c in configs:
         if c["workers"] == 0:
             key = (c["impl"], c["workload"], c["pinned"])
             baseline[key] = median_of(c, "seconds")
             baseline_min[key] = min(float(r["seconds"]) for r in c["runs"])
+            baseline_runs[key] = [float(r["seconds"]) for r in c["runs"]]
     # Voluntary context switches per counted hand-over, in the emulation.
     ratios = [median_of(c, "vol_cs") / median_of(c, "gil_switches") for c in configs
               if c["impl"] == "emulated" and c["workers"] >= 2 and c["section"] != "convoy"
@@ -154,6 +158,7 @@ def summarize(configs):
         seconds = median_of(c, "seconds")
         base = baseline.get((c["impl"], c["workload"], c["pinned"]))
         base_min = baseline_min.get((c["impl"], c["workload"], c["pinned"]))
+        base_runs = baseline_runs.get((c["impl"], c["workload"], c["pinned"]))
         vol = median_of(c, "vol_cs")
         counted = median_of(c, "gil_switches") if c["impl"] == "emulated" else None
         switches = counted
@@ -165,6 +170,10 @@ def summarize(configs):
         if base and switches and c["workers"] >= 2:
             cost = (seconds - base) / switches * 1e6
         times = [float(r["seconds"]) for r in c["runs"]]
+        # Round by round: the sequential run and this one ran minutes apart
+        # at most, under much the same load from the rest of the machine.
+        paired = (statistics.median(b / t for b, t in zip(base_runs, times))
+                  if base and base_runs and c["workers"] else None)
 
         def fmt(value, spec):
             return "" if value is None else format(value, spec)
@@ -178,6 +187,7 @@ def summarize(configs):
             "speed_vs_sequential": fmt(base / seconds if base and c["workers"] else None, ".3f"),
             "speed_of_mins": fmt(base_min / min(times) if base_min and c["workers"] else None,
                                  ".3f"),
+            "speed_paired": fmt(paired, ".3f"),
             "vol_cs": fmt(vol, ".0f"), "invol_cs": fmt(median_of(c, "invol_cs"), ".0f"),
             "gil_switches": fmt(counted, ".0f"),
             "switches_est": fmt(switches if c["impl"] == "cpython" else None, ".0f"),
@@ -197,6 +207,10 @@ def main():
     p.add_argument("--out", default=os.path.join(TOP, "results", "gil_python.csv"))
     p.add_argument("--bin", default=os.path.join(TOP, "bin"))
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--sections", default="threads,interval,pinned,handover,convoy",
+                   help="which sections to run, comma-separated")
+    p.add_argument("--workloads", default="sumsq,fib,sha256",
+                   help="which CPU workloads, comma-separated")
     o = p.parse_args()
     BIN = os.path.abspath(o.bin)
     if o.rounds < 1:
@@ -204,7 +218,9 @@ def main():
     url = subprocess.run([os.path.join(TOP, "scripts", "labserver"), "start"],
                          capture_output=True, text=True, check=True).stdout.strip()
     try:
-        configs = plan(o.quick) + convoy_configs(url, o.quick)
+        configs = [c for c in plan(o.quick) + convoy_configs(url, o.quick)
+                   if c["section"] in o.sections.split(",")
+                   and (c["section"] == "convoy" or c["workload"] in o.workloads.split(","))]
         total = len(configs) * o.rounds
         n = 0
         for _ in range(o.rounds):
