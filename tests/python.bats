@@ -282,3 +282,27 @@ refuses() {
         [ "$(record "done")" = 0 ]
     done
 }
+
+@test "make python links every twin into the programs' folder; the plan's python lines name them" {
+    need
+    bindir=$BATS_TEST_TMPDIR/bin
+    run -0 make -C "$LAB_TOP" --no-print-directory BIN="$bindir" LAB_NO_DEPS=1 python
+    for twin in io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads \
+                cpu_multiprocessing io_convoy sum_chunks_manager; do
+        [ -x "$bindir/py_$twin" ]
+    done
+    [ ! -e "$bindir/py_lab" ] && [ ! -e "$bindir/py_workloads" ]
+    run -0 --separate-stderr "$bindir/py_cpu_sync" --workload fib --size 10 --tasks 2
+    [ "$(record result)" = 110 ] && [ "$(record experiment)" = py_cpu_sync ]
+    run -0 "$LAB_TOP/scripts/matrix" --profile python --list
+    python_lines=${#lines[@]}
+    [ "$python_lines" -gt 0 ]
+    for line in "${lines[@]}"; do
+        [ -x "$bindir/${line%% *}" ] || { echo "no program for: $line" >&2; false; }
+    done
+    run -0 "$LAB_TOP/scripts/matrix" --profile default --list
+    default_lines=${#lines[@]}
+    run -0 "$LAB_TOP/scripts/matrix" --profile default,python --list
+    [ "${#lines[@]}" = $((default_lines + python_lines)) ]
+    [[ "${lines[0]}" != py_* ]]     # the default profile's C lines come first, unchanged
+}
