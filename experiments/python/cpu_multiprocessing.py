@@ -13,10 +13,10 @@ pool waits for it forever (concurrent.futures.ProcessPoolExecutor raises
 BrokenProcessPool instead; the C lesson counts the task failed).
 
 Usage: cpu_multiprocessing.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S] [--workers W]
-  experiments/python/cpu_multiprocessing.py --workload sumsq --tasks 4 --size 1_000_000 --workers 2
+  experiments/python/cpu_multiprocessing.py --workload sumsq --tasks 10 --size 4_500_000 --workers 2
 
 Expect: about half cpu_sync.py's time on 2 free cores, the same result:
-  experiment=py_cpu_multiprocessing workload=sumsq tasks=4 size=1000000 workers=2 seconds=0.1... result=1333337333342000006 done=4 failed=0
+  experiment=py_cpu_multiprocessing workload=sumsq tasks=10 size=4500000 workers=2 seconds=1.1... result=303750810001087500540 done=10 failed=0
 
 See also: cpu_threads.py, cpu_sync.py, ../cpu_multiprocessing.c.
 """

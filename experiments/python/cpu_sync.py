@@ -9,10 +9,10 @@ What to watch: one core busy, `seconds` the sum of the task times. Set it
 beside bin/cpu_sync at the same sizes: the difference is the interpreter.
 
 Usage: cpu_sync.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S]
-  experiments/python/cpu_sync.py --workload sumsq --tasks 4 --size 1_000_000
+  experiments/python/cpu_sync.py --workload sumsq --tasks 10 --size 4_500_000
 
-Expect: "Ran 4 of 4 sumsq tasks (size 1000000) in 0.2x s: result 1333337333342000006" and
-  experiment=py_cpu_sync workload=sumsq tasks=4 size=1000000 workers=1 seconds=0.2... result=1333337333342000006 done=4 failed=0
+Expect: "Ran 10 of 10 sumsq tasks (size 4500000) in 2.0 s or so: result 303750810001087500540" and
+  experiment=py_cpu_sync workload=sumsq tasks=10 size=4500000 workers=1 seconds=2.0... result=303750810001087500540 done=10 failed=0
 
 See also: cpu_threads.py, cpu_multiprocessing.py, ../cpu_sync.c.
 """

@@ -12,10 +12,10 @@ costs. --switch-interval-us sets that interval, as in the C lesson's --gil
 
 Usage: cpu_threads.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S] [--workers W]
                       [--switch-interval-us US]
-  experiments/python/cpu_threads.py --workload sumsq --tasks 4 --size 1_000_000 --workers 2
+  experiments/python/cpu_threads.py --workload sumsq --tasks 10 --size 4_500_000 --workers 2
 
-Expect: about cpu_sync.py's time (or more), the same result:
-  experiment=py_cpu_threads workload=sumsq tasks=4 size=1000000 workers=2 seconds=0.2... result=1333337333342000006 done=4 failed=0 gil=1 switch_interval_us=5000
+Expect: about cpu_sync.py's time (2 s or so, often a little more), the same result:
+  experiment=py_cpu_threads workload=sumsq tasks=10 size=4500000 workers=2 seconds=2.1... result=303750810001087500540 done=10 failed=0 gil=1 switch_interval_us=5000
 
 See also: cpu_sync.py, cpu_multiprocessing.py, ../cpu_threads.c (--gil), ../gil.c.
 """

@@ -9,16 +9,19 @@ thread only computes [2], holding the GIL for the switch interval at a time.
 What to watch: per request, alone and then beside the CPU thread. Each
 answer that arrives waits for the CPU thread to be asked to let go, which
 happens only after a whole switch interval (5 ms): 1 ms requests become
-about 6 ms ones, the shape bin/io_convoy --gil emulates. Try
+about 8 ms ones, the shape bin/io_convoy --gil emulates (about 6.5 ms there:
+requests lets go of the GIL around each of its 5 socket calls per request,
+3 poll, a send and a recv, and each is a chance for the CPU thread to take
+it; the C lesson lets go once per transfer). Try
 --switch-interval-us 500 (sys.setswitchinterval). --gil is accepted for the
 C lesson's command lines: CPython always has one.
 
 Usage: io_convoy.py [--url URL]... [--requests N] [--switch-interval-us US]
   experiments/python/io_convoy.py --url "$(scripts/labserver url)/delay?s=0.001&bytes=100" --requests 200
 
-Expect: alone_ms near 1.5 and beside_cpu_ms near 6.5:
+Expect: alone_ms near 2 and beside_cpu_ms near 8.5 (measured: 2.05 and 8.41):
   experiment=py_io_convoy requests=200 workers=1 gil=1 switch_interval_us=5000
-  seconds=1.6... bytes=40000 errors=0 done=400 alone_ms=1.5... beside_cpu_ms=6.5...
+  seconds=2.1... bytes=40000 errors=0 done=400 alone_ms=2.05... beside_cpu_ms=8.4...
 
 See also: ../io_convoy.c, ../gil.c, cpu_threads.py.
 """

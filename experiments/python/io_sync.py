@@ -12,8 +12,8 @@ Against bin/io_sync the waits are the same; what Python adds per request
 Usage: io_sync.py [--url URL]... [--requests N] [--timeout-ms MS] [--retries N]
   experiments/python/io_sync.py --url "$(scripts/labserver url)/delay?s=0.05&bytes=17" --requests 40
 
-Expect: "Downloaded 40 of 40 (680 bytes, 0 errors) in 2.0x s" and then
-  experiment=py_io_sync requests=40 workers=1 seconds=2.0... bytes=680 errors=0 done=40
+Expect: "Downloaded 40 of 40 (680 bytes, 0 errors) in 2.1 s or so" and then
+  experiment=py_io_sync requests=40 workers=1 seconds=2.1... bytes=680 errors=0 done=40
 
 See also: io_threads.py, io_multiprocessing.py, io_async.py, ../io_sync.c.
 """
