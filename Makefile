@@ -29,16 +29,15 @@ CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 # Every experiments/*.c is a lesson, but for the shared parts.
 SHARED   := lab lab_options trace fetch fetch_multi procs workloads gil fuzz_lab lab_more
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
-# cpu_mpi needs Open MPI (pkg-config ompi-c); without it the rest builds.
-MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
-MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
-LESSONS  := $(if $(MPI_LIBS),$(LESSONS),$(filter-out cpu_mpi,$(LESSONS)))
+# cpu_mpi needs Open MPI (pkg-config ompi-c), which scripts/deps installs.
+MPI_CFLAGS  = $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS    = $(shell pkg-config --libs ompi-c 2>/dev/null)
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
 LAB_O    := $(O)/lab.o $(O)/lab_options.o $(O)/trace.o
 GIL_O    := $(if $(wildcard experiments/gil.c),$(O)/gil.o)
 
-.PHONY: build all plots test check deps deps-check clean help reproduce bench bench-tools sanitize valgrind fuzz
+.PHONY: build python all plots test check deps deps-check clean help reproduce bench bench-tools sanitize valgrind fuzz
 .DEFAULT_GOAL := build
 # Objects are made by a pattern chain; keep them for the next build.
 .SECONDARY:
@@ -76,6 +75,20 @@ $(BIN)/%: $(O)/%.o $(LAB_O) | $(BIN)
 
 -include $(wildcard $(O)/*.d)
 
+# ---- The Python twins ------------------------------------------------------
+# experiments/python/<lesson>.py, linked into $(BIN) as py_<lesson> so the
+# matrix finds them like the lessons (make all PYTHON=1). lab.py and
+# workloads.py are their shared parts, gil_compare.py and gil_handover.py
+# measurements.
+PY_SHARED := lab workloads gil_compare gil_handover
+PY_TWINS  := $(filter-out $(PY_SHARED:%=$(BIN)/py_%), \
+               $(patsubst experiments/python/%.py,$(BIN)/py_%,$(wildcard experiments/python/*.py)))
+
+$(BIN)/py_%: experiments/python/%.py | $(BIN)
+	ln -sf $(abspath $<) $@
+
+python: $(PY_TWINS)
+
 # ---- Running ---------------------------------------------------------------
 # Three plans on one core (scripts/lib.sh): plans/matrix.plan (make all),
 # plans/reproduce.plan (make reproduce), plans/bench.plan with
@@ -86,7 +99,7 @@ PROFILE ?= default
 comma   := ,
 PROFILES = $(PROFILE)$(if $(PYTHON),$(comma)python)
 
-all: build | deps-check
+all: build $(if $(PYTHON),python) | deps-check
 	scripts/matrix --profile $(PROFILES) --bin $(BIN)
 
 # Redraw the charts from the CSVs already there; after `all` when both are asked.
@@ -168,7 +181,7 @@ help:
 	@echo "  make all plots   build, run every lesson under time(1), write results/ and plots/"
 	@echo "  make test        run the test suite (bats) against bin/"
 	@echo "  make build       compile every lesson into bin/ (the default)"
-	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full, PYTHON=1)"
+	@echo "  make all         build, then run the experiment matrix (PROFILE=quick|default|full; PYTHON=1 adds the Python twins)"
 	@echo "  make plots       redraw the charts from results/*.csv without running anything"
 	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
 	@echo "  make bench       how close each lesson comes to the machine's limits: results/bench.csv, plots/bench.png (BENCH_REPEAT=5, BENCH_QUICK=1)"

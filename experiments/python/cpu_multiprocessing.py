@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""cpu_multiprocessing.py - CPU work on a pool of processes, in Python.
+
+The model: multiprocessing.Pool() (one process per online CPU), the tasks
+handed out with imap_unordered [1], each result pickled back [2]. The pool's
+initializer [3] leaves SIGINT to the parent, which ends the workers.
+
+What to watch: each process has its own interpreter and its own GIL, so
+the tasks run at once, about cpu_sync.py's time / W on W free cores, at the
+cost of starting the processes and pickling. A worker killed with kill -9
+shows Pool's weak spot: it starts a new one but its task is lost, and the
+pool waits for it forever (concurrent.futures.ProcessPoolExecutor raises
+BrokenProcessPool instead; the C lesson counts the task failed).
+
+Usage: cpu_multiprocessing.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S] [--workers W]
+  experiments/python/cpu_multiprocessing.py --workload sumsq --tasks 10 --size 4_500_000 --workers 2
+
+Expect: about half cpu_sync.py's time on 2 free cores, the same result:
+  experiment=py_cpu_multiprocessing workload=sumsq tasks=10 size=4500000 workers=2 seconds=1.1... result=303750810001087500540 done=10 failed=0
+
+See also: cpu_threads.py, cpu_sync.py, ../cpu_multiprocessing.c.
+"""
+import functools
+import multiprocessing
+import sys
+import time
+
+import lab
+import workloads
+
+
+def run_all(o):
+    """The concurrency step. On a signal the with-block's exit terminates the
+    workers (SIGTERM) and joins them: nothing is left running."""
+    parts = []
+    task = functools.partial(workloads.run_task, o.workload, o.size)
+    with multiprocessing.Pool(o.workers, initializer=lab.ignore_signals) as pool:  # [3]
+        try:
+            for part in pool.imap_unordered(task, range(o.tasks)):   # [1] [2]
+                parts.append(part)
+        except lab.Interrupted:
+            pass
+    return parts
+
+
+def main():
+    o = lab.cpu_options("cpu_multiprocessing.py: run the tasks on a pool of "
+                        "processes (one per CPU).")
+    lab.catch_signals()
+    start = time.perf_counter()
+    parts = run_all(o)
+    seconds = time.perf_counter() - start
+    result = workloads.combine(o.workload, parts)
+    print(f"Ran {len(parts)} of {o.tasks} {o.workload} tasks (size {o.size}) on "
+          f"{o.workers} processes in {seconds:.3f} s: result {result}")
+    lab.record(experiment="py_cpu_multiprocessing", workload=o.workload, tasks=o.tasks,
+               size=o.size, workers=o.workers, seconds=f"{seconds:.6f}", result=result,
+               done=len(parts), failed=0)
+    return lab.exit_status(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

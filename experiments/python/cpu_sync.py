@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""cpu_sync.py - CPU work one task after another: the baseline, in Python.
+
+The model: the articles' plain loop, `for number in numbers: cpu_bound(number)`.
+The work (sumsq, fib, sha256 or prime) is in workloads.py, the same code
+every CPU twin runs, giving the same result= as the C lessons.
+
+What to watch: one core busy, `seconds` the sum of the task times. Set it
+beside bin/cpu_sync at the same sizes: the difference is the interpreter.
+
+Usage: cpu_sync.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S]
+  experiments/python/cpu_sync.py --workload sumsq --tasks 10 --size 4_500_000
+
+Expect: "Ran 10 of 10 sumsq tasks (size 4500000) in 2.0 s or so: result 303750810001087500540" and
+  experiment=py_cpu_sync workload=sumsq tasks=10 size=4500000 workers=1 seconds=2.0... result=303750810001087500540 done=10 failed=0
+
+See also: cpu_threads.py, cpu_multiprocessing.py, ../cpu_sync.c.
+"""
+import sys
+import time
+
+import lab
+import workloads
+
+
+def run_all(o):
+    """The whole lesson: a plain loop. A signal stops the task in hand."""
+    parts = []
+    try:
+        for i in range(o.tasks):
+            parts.append(workloads.run_task(o.workload, o.size, i))
+    except (workloads.Stopped, lab.Interrupted):
+        pass                        # cut short by a signal: not counted
+    return parts
+
+
+def main():
+    o = lab.cpu_options("cpu_sync.py: run the tasks one after another, on one "
+                        "thread (--workers is ignored).")
+    lab.catch_signals()
+    start = time.perf_counter()
+    parts = run_all(o)
+    seconds = time.perf_counter() - start
+    result = workloads.combine(o.workload, parts)
+    print(f"Ran {len(parts)} of {o.tasks} {o.workload} tasks (size {o.size}) "
+          f"in {seconds:.3f} s: result {result}")
+    lab.record(experiment="py_cpu_sync", workload=o.workload, tasks=o.tasks, size=o.size,
+               workers=1, seconds=f"{seconds:.6f}", result=result, done=len(parts), failed=0)
+    return lab.exit_status(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""lab.py - the boring parts every Python twin shares, as lab.c is for C.
+
+Options read as strictly as lab_options.c reads them (decimal numbers with
+optional '_' separators, one line on stderr and exit 2 for anything else),
+the record line, the exit status, stopping on SIGINT/SIGTERM, and one
+download with requests (judged and retried as fetch.c does). Nothing here
+runs work concurrently: each twin shows its own model in its own file.
+"""
+import argparse
+import os
+import re
+import resource
+import signal
+import sys
+import threading
+import time
+
+import workloads
+
+EXIT_USAGE = 2
+FAILURES_SHOWN = 5              # then only counted, as fetch.c does
+
+stop_signal = 0                 # the signal that asked us to stop, or 0
+
+
+class Interrupted(BaseException):
+    """Raised once in the main thread by the first SIGINT/SIGTERM."""
+
+
+def program():
+    return os.path.basename(sys.argv[0])
+
+
+def usage_error(message):
+    print(f"{program()}: {message}", file=sys.stderr)
+    sys.exit(EXIT_USAGE)
+
+
+def die(message):
+    print(f"{program()}: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ---- Options -------------------------------------------------------------
+
+NUMBER = re.compile(r"-?[0-9]+(_[0-9]+)*")
+LARGEST = 2**63 - 1
+
+
+def number(option, text, least, most):
+    """Strict decimal, as lab_number(): digits, '_' only between digits."""
+    if not NUMBER.fullmatch(text):
+        usage_error(f"--{option}: '{text}' is not a whole number")
+    value = int(text)
+    if abs(value) > LARGEST:
+        usage_error(f"--{option}: '{text}' is too large (at most {most})")
+    if value < least:
+        usage_error(f"--{option}: {text} is below the least allowed, {least}")
+    if value > most:
+        usage_error(f"--{option}: {text} is above the most allowed, {most}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but every mistake is one line and exit 2."""
+
+    def __init__(self, summary):
+        super().__init__(prog=program(), description=summary)
+
+    def error(self, message):
+        usage_error(f"{message} (see --help)")
+
+    def number(self, name, metavar, help, least, most, default):
+        self.add_argument(f"--{name}", metavar=metavar, help=help, default=default,
+                          type=lambda text: number(name, text, least, most))
+
+
+def check_url(url):
+    host = url.partition("://")[2]
+    if (not url.startswith(("http://", "https://")) or not host
+            or host.startswith("/") or re.search(r"\s", url)):
+        usage_error(f"'{url}' is not an http:// or https:// URL")
+
+
+def io_options(summary, default_workers, max_workers, accept_gil=False, argv=None):
+    """The options every I/O twin takes; default_workers 0: one per request."""
+    p = Parser(summary)
+    p.add_argument("--url", action="append", default=[], metavar="URL",
+                   help="download this URL; repeat to cycle over several (default: $LAB_URL)")
+    p.number("requests", "N", "how many downloads (default 160)", 1, 10_000_000, 160)
+    p.number("workers", "W", "how many at once", 1, max_workers, default_workers)
+    p.number("timeout-ms", "MS", "give up on one download after MS (default 10000)",
+             1, 86_400_000, 10_000)
+    p.number("retries", "N", "retry a 429 or 503 answer up to N times, backing off",
+             0, 20, 0)
+    p.add_argument("--progress", action="store_true", help="draw a progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
+    if accept_gil:
+        gil_options(p)
+    o = p.parse_args(argv)
+    if not o.url:
+        if not os.environ.get("LAB_URL"):
+            usage_error("no URL: give --url or set LAB_URL (scripts/labserver url prints one)")
+        o.url = [os.environ["LAB_URL"]]
+    for url in o.url:
+        check_url(url)
+    if o.workers == 0 or o.workers > o.requests:
+        o.workers = o.requests      # no idle workers
+    o.progress = not o.no_progress and (o.progress or sys.stderr.isatty())
+    return o
+
+
+def gil_options(p):
+    """--gil is accepted for the C lessons' command lines: CPython has one."""
+    p.add_argument("--gil", action="store_true",
+                   help="accepted for the C lessons' command lines: CPython always has its GIL")
+    p.number("switch-interval-us", "US", "sys.setswitchinterval, in us (default 5000)",
+             1, 10_000_000, None)
+
+
+def gil_apply(o):
+    """Set the switch interval asked for; return the record's gil= and interval."""
+    if o.switch_interval_us is not None:
+        sys.setswitchinterval(o.switch_interval_us / 1e6)
+    enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
+    return int(enabled), round(sys.getswitchinterval() * 1e6)
+
+
+def online_cpus():
+    return max(os.sysconf("SC_NPROCESSORS_ONLN"), 1)
+
+
+def cpu_options(summary, accept_gil=False, argv=None):
+    p = Parser(summary)
+    p.add_argument("--workload", default="sumsq", metavar="NAME",
+                   help="sumsq, fib, sha256 or prime (default sumsq)")
+    p.number("tasks", "N", "how many tasks (default 20)", 1, 1_000_000, 20)
+    p.number("size", "S", "the size of one task (default: the workload's)",
+             1, 4_000_000_000_000, 0)
+    p.number("workers", "W", "threads or processes (default: the online CPUs)",
+             1, 4096, online_cpus())
+    if accept_gil:
+        gil_options(p)
+    o = p.parse_args(argv)
+    o.workers = min(o.workers, o.tasks)     # no idle workers
+    problem = workloads.prepare(o)
+    if problem:
+        usage_error(problem)
+    return o
+
+
+def reserve_files(files, option, value):
+    """Raise the soft open-file limit for `files` more, or refuse (exit 2)."""
+    need = files + 32
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    if hard != resource.RLIM_INFINITY and hard < need:
+        usage_error(f"--{option} {value} needs about {need} open files, but the limit "
+                    f"is {hard} (ulimit -Hn): ask for fewer")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
+# ---- Record, progress, exit status ------------------------------------------
+
+def record(**pairs):
+    """The record line: the last line on stdout, key=value pairs."""
+    print(" ".join(f"{key}={value}" for key, value in pairs.items()), flush=True)
+
+
+def exit_status(failures):
+    if stop_signal:
+        return 128 + stop_signal
+    return 1 if failures else 0
+
+
+class Progress:
+    """A bar on stderr, redrawn at most 20 times a second."""
+
+    def __init__(self, total, shown):
+        self.total, self.shown, self.drawn_at = total, shown, 0.0
+
+    def update(self, done):
+        now = time.monotonic()
+        if not self.shown or (done < self.total and now - self.drawn_at < 0.05):
+            return
+        self.drawn_at = now
+        filled = done * 40 // self.total
+        print(f"\r[{'#' * filled}{' ' * (40 - filled)}] {done}/{self.total}",
+              end="", file=sys.stderr, flush=True)
+
+    def end(self):
+        if self.shown:
+            print(file=sys.stderr)
+
+
+# ---- Stopping -----------------------------------------------------------------
+
+def _on_signal(signum, frame):
+    global stop_signal
+    first = not stop_signal
+    stop_signal = signum
+    if first:
+        raise Interrupted(signum)   # out of whatever the main thread waits in
+
+
+def catch_signals():
+    """SIGINT/SIGTERM set stop_signal, which workers poll, and interrupt the
+    main thread once; the twin then reports what finished."""
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def ignore_signals():
+    """For a child process: the parent ends it (SIGTERM), not ^C."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# ---- One download with requests (fetch.c's judging, counting and retrying) ----
+
+_failures = 0
+_failures_lock = threading.Lock()
+
+
+def report_failure(request, why):
+    global _failures
+    with _failures_lock:
+        _failures += 1
+        shown = _failures
+    if shown <= FAILURES_SHOWN:
+        print(f"{program()}: request {request} failed: {why}", file=sys.stderr)
+    elif shown == FAILURES_SHOWN + 1:
+        print(f"{program()}: (further failures are only counted)", file=sys.stderr)
+
+
+def retry_delay(status, attempt, retries):
+    """Seconds to wait before retrying a 429/503 answer, or None."""
+    if status not in (429, 503) or attempt >= retries or stop_signal:
+        return None
+    return min(0.05 * 2 ** min(attempt, 6), 2.0)
+
+
+def url_of(o, request):
+    return o.url[request % len(o.url)]
+
+
+def fetch(session, o, request):
+    """Download request i with a requests.Session: the body's length, or None
+    when it failed (a non-2xx answer, refused, dropped, timed out)."""
+    import requests
+    for attempt in range(o.retries + 1):
+        try:
+            with session.get(url_of(o, request), timeout=o.timeout_ms / 1000) as response:
+                body = response.content
+        except requests.RequestException as error:
+            report_failure(request, type(error).__name__)
+            return None
+        delay = retry_delay(response.status_code, attempt, o.retries)
+        if delay is None:
+            break
+        time.sleep(delay)
+    if not 200 <= response.status_code <= 299:
+        report_failure(request, f"HTTP status {response.status_code}")
+        return None
+    return len(body)
+
+
+def fetch_report(experiment, o, workers, seconds, nbytes, failed, done, **extra):
+    """The end of every I/O twin, as fetch_report() ends every I/O lesson."""
+    print(f"Downloaded {done - failed} of {o.requests} ({nbytes} bytes, {failed} errors) "
+          f"in {seconds:.3f} s")
+    record(experiment=experiment, requests=o.requests, workers=workers,
+           seconds=f"{seconds:.6f}", bytes=nbytes, errors=failed, done=done, **extra)

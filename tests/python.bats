@@ -1,0 +1,308 @@
+#!/usr/bin/env bats
+# The Python twins (experiments/python/): they refuse what the C lessons
+# refuse, agree with them exactly on result=, bytes=, errors= and done=,
+# print the same record keys, and stop on a signal leaving nothing behind.
+
+# shellcheck disable=SC2154   # bats sets status, output, lines, stderr...
+load helpers
+
+PY=/usr/bin/python3
+PYDIR=$LAB_TOP/experiments/python
+IO_PAIRS=(io_sync io_threads io_multiprocessing io_async)
+CPU_PAIRS=(cpu_sync cpu_threads cpu_multiprocessing)
+
+setup_file() { lab_server_start; }
+teardown_file() { lab_server_stop; }
+
+# Skip, saying why, unless Debian's python3 can import every module named.
+need() {
+    [ -x "$PY" ] || skip "$PY is missing (scripts/deps installs python3)"
+    local module
+    for module in "$@"; do
+        "$PY" -c "import $module" 2>/dev/null ||
+            skip "$PY cannot import $module (scripts/deps installs python3-$module)"
+    done
+}
+
+# The record line of the last `run` (its last line), as "key=value" words.
+record_line() { echo "${lines[-1]}"; }
+
+# Run C lesson $1 and its twin with the same arguments; both must exit the
+# same, and agree on every record key named in $KEYS. Sets $c_record.
+agree() {
+    local lesson=$1 key c_status
+    shift
+    run --separate-stderr "$LAB_BIN/$lesson" "$@"
+    c_status=$status c_record=$(record_line)
+    local -A want=()
+    for key in $KEYS; do want[$key]=$(record "$key") || return 1; done
+    run --separate-stderr "$PYDIR/$lesson.py" "$@"
+    if [ "$status" != "$c_status" ]; then
+        echo "$lesson $*: C exits $c_status, Python $status: $stderr" >&2
+        return 1
+    fi
+    [ "$(record experiment)" = "py_$lesson" ]
+    for key in $KEYS; do
+        if [ "$(record "$key")" != "${want[$key]}" ]; then
+            echo "$lesson $*: $key differs; C: $c_record; Python: $(record_line)" >&2
+            return 1
+        fi
+    done
+}
+
+# After a refusal: exit 2, one line on stderr, nothing on stdout.
+refuses() {
+    local program=$1
+    shift
+    run --separate-stderr "$program" "$@"
+    if [ "$status" != 2 ] || [ "${#stderr_lines[@]}" != 1 ] || [ -n "$output" ]; then
+        echo "${program##*/} $*: exit $status, stderr '$stderr', stdout '$output'" >&2
+        return 1
+    fi
+}
+
+@test "every twin is executable, runs Debian's python3 and answers --help with exit 0" {
+    need requests aiohttp
+    for twin in "${IO_PAIRS[@]}" "${CPU_PAIRS[@]}" io_convoy sum_chunks_manager; do
+        [ -x "$PYDIR/$twin.py" ]
+        [ "$(head -n 1 "$PYDIR/$twin.py")" = "#!$PY" ]
+        run -0 --separate-stderr "$PYDIR/$twin.py" --help
+        [[ "$output" == *"--"* ]] && [[ "$output" == *"usage:"* ]]
+    done
+}
+
+@test "I/O twins refuse bad options: exit 2, one line on stderr" {
+    need requests aiohttp
+    url="$LAB_BASE/delay"
+    for twin in "${IO_PAIRS[@]}" io_convoy; do
+        for bad in "--requests 0" "--requests 10x" "--requests 1__0" "--requests _1" \
+                   "--requests ٣" "--requests +3" "--workers -1" "--timeout-ms 0" \
+                   "--retries 21" "--url ftp://x" "--bogus" "stray" "--requests"; do
+            # shellcheck disable=SC2086   # split the option from its value
+            refuses "$PYDIR/$twin.py" --url "$url" $bad
+        done
+        refuses "$PYDIR/$twin.py" --url ""
+        refuses env -u LAB_URL "$PYDIR/$twin.py" --requests 3
+        [[ "$stderr" == *LAB_URL* ]]
+    done
+    refuses "$PYDIR/io_sync.py" --url "$url" --workers 2
+    refuses "$PYDIR/io_convoy.py" --url "$url" --workers 2
+    refuses "$PYDIR/io_convoy.py" --url "$url" --switch-interval-us 0
+    refuses "$PYDIR/io_threads.py" --url "$url" --workers 4097
+}
+
+@test "CPU twins refuse what the C lessons refuse: exit 2, one line on stderr" {
+    need
+    bad_args=(
+        "--workload nope" "--tasks 0" "--size 1x" "--size 0" "--workers 0"
+        "--workers 99999999999999999999" "--workers 5000" "--tasks -3" "--size 1_000_"
+        "--workload prime --size 50 --tasks 15" "--workload prime --size 64 --tasks 1"
+        "--workload fib --size 93" "--workload sumsq --size 4_000_000_000_000 --tasks 20"
+        "stray" "--nope" "--size"
+    )
+    for twin in "${CPU_PAIRS[@]}"; do
+        for args in "${bad_args[@]}"; do
+            # shellcheck disable=SC2086  # the words split on purpose
+            refuses "$PYDIR/$twin.py" $args
+            # shellcheck disable=SC2086
+            refuses "$LAB_BIN/$twin" $args      # the C lesson, the same
+        done
+    done
+    refuses "$PYDIR/cpu_threads.py" --switch-interval-us 0
+}
+
+@test "sum_chunks_manager.py refuses what the C lesson refuses" {
+    need
+    for args in "--chunks 0" "--numbers 0" "--numbers 3 --chunks 4" "--numbers 10x" \
+                "--chunks 1025 --numbers 2000" "--numbers 1_000_000_000_001" "--ops -1" \
+                "--bogus" "stray" "--chunks" "--spin -1" "--spin 1_000_001" "--spin 5us"; do
+        # shellcheck disable=SC2086
+        refuses "$PYDIR/sum_chunks_manager.py" $args
+    done
+}
+
+@test "C and Python agree exactly on result= for every workload, model and worker count" {
+    need
+    KEYS="workload tasks size workers result done failed"
+    for lesson in "${CPU_PAIRS[@]}"; do
+        for workers in 1 2 9; do
+            agree "$lesson" --workload sumsq --tasks 7 --size 100_003 --workers "$workers"
+            agree "$lesson" --workload fib --tasks 5 --size 18 --workers "$workers"
+            agree "$lesson" --workload sha256 --tasks 6 --size 2_000 --workers "$workers"
+            agree "$lesson" --workload prime --tasks 30 --size 1 --workers "$workers"
+        done
+        agree "$lesson" --workload prime --tasks 9 --size 52 --workers 2   # 2^52-1 .. 2^60-1: no prime (2^61-1 would take CPython minutes)
+        agree "$lesson" --workload fib --tasks 3 --size 1
+    done
+    [ "$(record result)" = 3 ]
+}
+
+@test "the twins' records have the C lessons' keys (but the emulated GIL's hand-over count)" {
+    need requests aiohttp
+    check_keys() {
+        local lesson=$1 pair
+        shift
+        run --separate-stderr "$LAB_BIN/$lesson" "$@"
+        local c_keys=${lines[-1]}
+        run --separate-stderr "$PYDIR/$lesson.py" "$@"
+        for pair in $c_keys; do
+            [ "${pair%%=*}" = gil_switches ] && continue
+            record "${pair%%=*}" >/dev/null || { echo "$lesson.py lacks ${pair%%=*}" >&2; return 1; }
+        done
+    }
+    for lesson in "${IO_PAIRS[@]}"; do
+        check_keys "$lesson" --url "$LAB_BASE/delay?bytes=5" --requests 3
+    done
+    for lesson in "${CPU_PAIRS[@]}"; do
+        check_keys "$lesson" --workload fib --size 5 --tasks 3
+    done
+    check_keys io_convoy --url "$LAB_BASE/delay?bytes=5" --requests 3
+    check_keys sum_chunks_manager --ops 3
+    check_keys sum_chunks_manager --ops 3 --shared-memory
+}
+
+@test "C and Python agree on bytes=, errors= and done=: cats, a 404, a dead port, a drop" {
+    need requests aiohttp
+    KEYS="requests workers bytes errors done"
+    urls=(--url "$LAB_BASE/cats/3.jpg" --url "$LAB_BASE/status/404" --url "$DEAD_URL"
+          --url "$LAB_BASE/delay?s=0.01&bytes=17" --url "$LAB_BASE/drop")
+    for lesson in "${IO_PAIRS[@]}"; do
+        workers=3
+        [ "$lesson" != io_sync ] || workers=1
+        agree "$lesson" "${urls[@]}" --requests 23 --workers "$workers"
+        [ "$status" = 1 ]
+        [ "$(record errors)" = 14 ]     # 5 to the 404, 5 to the dead port, 4 dropped
+        [ "$(record bytes)" = $((5 * 100003 + 4 * 17)) ]
+        [[ "$stderr" == *"request "*" failed: "* ]]
+        agree "$lesson" --url "$LAB_BASE/delay?s=0.01&bytes=1000" --requests 12 --workers "$workers"
+        [ "$status" = 0 ]
+        [ "$(record bytes)" = 12000 ]
+    done
+}
+
+@test "each kind of failure alone is an error in both: 404, 503, refused, dropped, timed out" {
+    need requests aiohttp
+    KEYS="bytes errors done"
+    for url in "$LAB_BASE/status/404" "$LAB_BASE/status/503" "$DEAD_URL" "$LAB_BASE/drop"; do
+        for lesson in "${IO_PAIRS[@]}"; do
+            agree "$lesson" --url "$url" --requests 4 --workers 1
+            [ "$status" = 1 ] && [ "$(record errors)" = 4 ]
+        done
+    done
+    for lesson in "${IO_PAIRS[@]}"; do
+        SECONDS=0
+        agree "$lesson" --url "$LAB_BASE/delay?s=5" --timeout-ms 200 --requests 3 --workers 1
+        [ "$(record errors)" = 3 ]
+        [ "$SECONDS" -lt 8 ]                        # 5 s a request if the timeout were ignored
+    done
+}
+
+@test "--retries gets past the throttle in both (one worker: deterministic)" {
+    need requests aiohttp
+    KEYS="bytes errors done"
+    for lesson in io_sync io_async; do
+        agree "$lesson" --url "$LAB_BASE/throttled?bytes=4" --requests 30 --workers 1 --retries 8
+        [ "$status" = 0 ] && [ "$(record bytes)" = 120 ]
+    done
+}
+
+@test "io_convoy.py: the same bytes, errors and done as io_convoy, both phases timed" {
+    need requests
+    KEYS="requests workers bytes errors done"
+    agree io_convoy --url "$LAB_BASE/delay?s=0.001&bytes=100" --requests 20
+    [ "$(record "done")" = 40 ] && [ "$(record bytes)" = 4000 ]
+    [ "$(record gil)" = 1 ] && [ "$(record switch_interval_us)" = 5000 ]
+    awk -v a="$(record alone_ms)" -v b="$(record beside_cpu_ms)" 'BEGIN { exit !(a >= 1 && b >= 1) }'
+    run -0 --separate-stderr "$PYDIR/io_convoy.py" --url "$LAB_BASE/delay?bytes=1" --requests 5 \
+        --switch-interval-us 500
+    [ "$(record switch_interval_us)" = 500 ]
+}
+
+@test "sum_chunks_manager.py: the C lesson's parts and total, manager and shared memory" {
+    need
+    KEYS="numbers chunks mode ops total failed"
+    for args in "" "--numbers 1_000_000_000_000 --chunks 7" "--numbers 5 --chunks 5" \
+                "--numbers 1000 --chunks 3 --ops 100"; do
+        for mode in "" --shared-memory; do
+            # shellcheck disable=SC2086
+            agree sum_chunks_manager $args $mode
+            [ "$status" = 0 ]
+        done
+    done
+    run -0 --separate-stderr "$LAB_BIN/sum_chunks_manager" --numbers 1_000_000_000_000 --chunks 7
+    c_out=$output
+    run -0 --separate-stderr "$PYDIR/sum_chunks_manager.py" --numbers 1_000_000_000_000 --chunks 7
+    [ "$(grep '^part-\|^total' <<<"$output")" = "$(grep '^part-\|^total' <<<"$c_out")" ]
+}
+
+@test "SIGINT and SIGTERM mid-run: 128+signal, the record, no child process left" {
+    need requests aiohttp
+    slow="--url '$LAB_BASE/delay?s=0.3&bytes=1' --requests 40"
+    cases=(
+        "cpu_sync --workload sumsq --tasks 50 --size 10_000_000:0"
+        "cpu_threads --workload fib --tasks 50 --size 32 --workers 3:0"
+        "cpu_multiprocessing --workload sha256 --tasks 50 --size 2_000_000 --workers 2:2"
+        "io_sync $slow:0"
+        "io_threads $slow --workers 4:0"
+        "io_multiprocessing $slow --workers 3:3"
+        "io_async $slow --workers 4:0"
+        "io_convoy $slow:0"
+        "sum_chunks_manager --chunks 2 --ops 100_000_000:3"
+        "sum_chunks_manager --chunks 2 --ops 100_000_000 --shared-memory:2"
+    )
+    for case in "${cases[@]}"; do
+        for sig in INT:130 TERM:143; do
+            SECONDS=0
+            twin=${case%%' '*} args=${case#* }
+            interrupt_lesson "exec $PYDIR/$twin.py ${args%:*}" "${case##*:}" "${sig%:*}"
+            [ "$status" = "${sig#*:}" ] || { echo "$twin $sig: exit $status" >&2; false; }
+            [ "$(record experiment)" = "py_$twin" ]
+            [ "$SECONDS" -lt 15 ]
+        done
+    done
+}
+
+@test "io_multiprocessing.py and cpu_multiprocessing.py: interrupted, every worker is gone when they exit" {
+    need requests
+    out="$BATS_TEST_TMPDIR/out"
+    for cmd in "io_multiprocessing.py --url $LAB_BASE/delay?s=2 --requests 8 --workers 4" \
+               "cpu_multiprocessing.py --workload sumsq --tasks 8 --size 100_000_000 --workers 4"; do
+        # shellcheck disable=SC2086
+        "$PYDIR"/$cmd >"$out" 2>"$out.err" 3>&- &
+        pid=$!
+        wait_until "[ \$(descendants $pid | wc -l) -ge 4 ]" 10
+        kids=$(descendants "$pid")
+        kill -INT "$pid"
+        status=0
+        wait "$pid" || status=$?
+        # shellcheck disable=SC2086   # no waiting: orphans would still run
+        all_gone $kids || { echo "${cmd%% *}: children left: $kids" >&2; false; }
+        [ "$status" = 130 ]
+        output=$(cat "$out")
+        [ "$(record "done")" = 0 ]
+    done
+}
+
+@test "make python links every twin into the programs' folder; the plan's python lines name them" {
+    need
+    bindir=$BATS_TEST_TMPDIR/bin
+    run -0 make -C "$LAB_TOP" --no-print-directory BIN="$bindir" LAB_NO_DEPS=1 python
+    for twin in io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads \
+                cpu_multiprocessing io_convoy sum_chunks_manager; do
+        [ -x "$bindir/py_$twin" ]
+    done
+    [ ! -e "$bindir/py_lab" ] && [ ! -e "$bindir/py_workloads" ]
+    run -0 --separate-stderr "$bindir/py_cpu_sync" --workload fib --size 10 --tasks 2
+    [ "$(record result)" = 110 ] && [ "$(record experiment)" = py_cpu_sync ]
+    run -0 "$LAB_TOP/scripts/matrix" --profile python --list
+    python_lines=${#lines[@]}
+    [ "$python_lines" -gt 0 ]
+    for line in "${lines[@]}"; do
+        [ -x "$bindir/${line%% *}" ] || { echo "no program for: $line" >&2; false; }
+    done
+    run -0 "$LAB_TOP/scripts/matrix" --profile default --list
+    default_lines=${#lines[@]}
+    run -0 "$LAB_TOP/scripts/matrix" --profile default,python --list
+    [ "${#lines[@]}" = $((default_lines + python_lines)) ]
+    [[ "${lines[0]}" != py_* ]]     # the default profile's C lines come first, unchanged
+}
