@@ -26,9 +26,9 @@ LAB_CFLAGS   := -std=gnu11 -Wall -Wextra -pthread -MMD -MP
 CURL_LIBS     = $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 
-# Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab lab_options trace fetch fetch_multi procs workloads gil fuzz_lab lab_more
-LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
+# Every experiments/*.c is a lesson (a program), but gil.c, which the
+# threaded lessons link; the shared parts they are built on are in lab/.
+LESSONS  := $(filter-out gil,$(basename $(notdir $(wildcard experiments/*.c))))
 # cpu_mpi needs Open MPI (pkg-config ompi-c), which scripts/deps installs.
 MPI_CFLAGS  = $(shell pkg-config --cflags ompi-c 2>/dev/null)
 MPI_LIBS    = $(shell pkg-config --libs ompi-c 2>/dev/null)
@@ -48,7 +48,10 @@ $(O) $(BIN):
 	mkdir -p $@
 
 $(O)/%.o: experiments/%.c | $(O) deps-check
-	$(CC) $(LAB_CPPFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) -Ilab $(LAB_CPPFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(O)/%.o: lab/%.c | $(O) deps-check
+	$(CC) -Ilab $(LAB_CPPFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CURL_LIBS) -o $@
@@ -64,8 +67,8 @@ $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 # The I/O lessons with options of their own beside the I/O set.
 $(BIN)/io_coroutines $(BIN)/io_hybrid: $(O)/lab_more.o
 
-$(O)/cpu_mpi.o: experiments/cpu_mpi.c | $(O)
-	$(CC) $(LAB_CPPFLAGS) $(MPI_CFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
+$(O)/cpu_mpi.o: experiments/cpu_mpi.c | $(O) deps-check
+	$(CC) -Ilab $(LAB_CPPFLAGS) $(MPI_CFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BIN)/cpu_mpi: $(O)/cpu_mpi.o $(LAB_O) $(O)/workloads.o | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) $(MPI_LIBS) -o $@
@@ -163,9 +166,9 @@ valgrind: build | deps-check
 # libFuzzer over lab_options.c's parsers (needs clang); FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 30
 FUZZ_BIN := build/fuzz/fuzz_lab
-$(FUZZ_BIN): tests/fuzz/fuzz_lab.c experiments/lab.c experiments/lab_options.c experiments/trace.c experiments/lab.h | deps-check
+$(FUZZ_BIN): tests/fuzz/fuzz_lab.c lab/lab.c lab/lab_options.c lab/trace.c lab/lab.h | deps-check
 	mkdir -p $(@D)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexperiments $(filter %.c,$^) -o $@
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilab $(filter %.c,$^) -o $@
 fuzz: $(FUZZ_BIN)
 	mkdir -p build/fuzz/corpus
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus

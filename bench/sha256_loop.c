@@ -17,7 +17,7 @@
  * Expect, as the last line (the lab's record line):
  *   experiment=sha256_loop workload=sha256 tasks=1 size=5000000 seconds=0.6... ns_per_hash=1xx.x result=...
  *
- * See also: experiments/workloads.c (the same chain, inside the lessons),
+ * See also: lab/workloads.c (the same chain, inside the lessons),
  * and `openssl speed -bytes 32 sha256` (OpenSSL's own measure).
  */
 #define _GNU_SOURCE
