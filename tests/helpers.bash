@@ -71,16 +71,17 @@ all_gone() {
 
 # Start a lesson in the background, wait until it has $2 descendants (0 for
 # threads), send signal $3, and check it exits 128+signal leaving nothing.
-# Sets $output (its stdout) and $status. Usage: interrupt_lesson "cmd..." N SIG
+# Sets $output (its stdout) and $status. Usage: interrupt_lesson "cmd..." N SIG [SETTLE]
+# (SETTLE: seconds to let the work get under way first, default 0.3).
 # Begin cmd with `exec` so that the signal reaches the lesson itself rather
 # than the shell that eval runs it in (which waits on, and shields, it).
 interrupt_lesson() {
-    local cmd=$1 want_children=$2 sig=$3 out pid kids
+    local cmd=$1 want_children=$2 sig=$3 settle=${4:-0.3} out pid kids
     out="$BATS_TEST_TMPDIR/interrupted.out"
     eval "$cmd" >"$out" 2>"$out.err" 3>&- &
     pid=$!
     wait_until "[ \$(descendants $pid | wc -l) -ge $want_children ]" 10
-    sleep 0.3                       # let the work get under way
+    sleep "$settle"                 # let the work get under way
     kids=$(descendants "$pid" | tr '\n' ' ')     # one line, for eval below
     kill "-$sig" "$pid"
     status=0
