@@ -30,7 +30,7 @@ real_chart() {
     size=$(png_size "$base.png")
     w=${size%x*}
     h=${size#*x}
-    [ "$w" -ge 600 ] && [ "$h" -ge 150 ] || { echo "$base.png is $size" >&2; return 1; }
+    if [ "$w" -lt 600 ] || [ "$h" -lt 150 ]; then echo "$base.png is $size" >&2; return 1; fi
     [ "$(stat -c %s "$base.png")" -ge 5000 ] || { echo "$base.png is tiny" >&2; return 1; }
     is_svg "$base.svg" || { echo "$base.svg is not a whole SVG" >&2; return 1; }
 }
@@ -132,8 +132,10 @@ refused() {
 @test "trace2gantt refuses a crafted trace with one line and exit 2" {
     t=$BATS_TEST_TMPDIR/bad.json
     make_trace "$t" '"thread \"1"' 1000;               refused "$t"
+    # shellcheck disable=SC2016  # a backquote and a dollar, literally
     make_trace "$t" '"thread `id`"' 1000;              refused "$t"
     make_trace "$t" '"thread\n1"' 1000;                refused "$t"
+    # shellcheck disable=SC2016  # a backquote and a dollar, literally
     make_trace "$t" '"thread $(id)"' 1000;             refused "$t"
     make_trace "$t" '"thread 1"' '"1000"';             refused "$t"
     make_trace "$t" '"thread 1"' 'true';               refused "$t"
@@ -227,4 +229,16 @@ SH
     [[ "$output" == *"neither all nor FROM-TO"* ]]
     run -2 "$T2G" --from 5 "$LAB_TOP/tests/data/trace_gil.json" "$BATS_TEST_TMPDIR"
     [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "make timelines runs scripts/timelines after the build; make all plots draws them after the matrix" {
+    cd "$LAB_TOP"
+    run -0 make -n timelines LAB_NO_DEPS=1
+    [[ "${lines[-1]}" == "scripts/timelines --bin $LAB_TOP/bin" ]]
+    run -0 make -n all plots LAB_NO_DEPS=1
+    order=$(printf '%s\n' "${lines[@]}" | grep -nE '^scripts/(matrix|timelines|plot)( |$)' | cut -d: -f2 | cut -d' ' -f1)
+    [ "$order" = "$(printf 'scripts/matrix\nscripts/timelines\nscripts/plot')" ]
+    # make plots alone still runs nothing.
+    run -0 make -n plots LAB_NO_DEPS=1
+    [[ "$output" != *scripts/timelines* ]]
 }
