@@ -14,13 +14,14 @@
 set datafile separator tab
 
 # The kinds trace2gantt writes, and their colours (the house palette).
-array kind_name[9] = ["request (one download)", "task (one unit of CPU work)", "set (a round trip to the manager)", \
-    "gil: held the lock", "gil-wait: wanted the lock, waited", "other", \
-    "drop request: a waiter asks the holder to let go", \
+array kind_name[11] = ["request (one download)", "task (one unit of CPU work)", \
+    "set (a child's round trip to the manager)", "serve (the manager answering one)", \
+    "block: computing without awaiting", "gil: held the lock", "gil-wait: wanted the lock, waited", \
+    "other", "drop request: a waiter asks the holder to let go", \
     "woke up, lock still taken: a failed acquisition", "other moment"]
-array kind_color[9] = ["#4e79a7", "#59a14f", "#f28e2b", "#e15759", "#f1ce63", "#9c9c9c", \
-    "#222222", "#b07aa1", "#222222"]
-do for [k = 1:9] { set linetype k lc rgb kind_color[k] lw 1.5 }
+array kind_color[11] = ["#4e79a7", "#59a14f", "#f28e2b", "#76b7b2", "#ff9da7", "#e15759", "#f1ce63", \
+    "#9c9c9c", "#222222", "#b07aa1", "#222222"]
+do for [k = 1:11] { set linetype k lc rgb kind_color[k] lw 1.5 }
 
 # Layout, in pixels: a title band, then per panel a heading, its rows and
 # its time tics, then the axis label and the key.
@@ -46,7 +47,7 @@ set tics textcolor rgb "#222222"
 set lmargin at screen left
 set rmargin at screen right
 
-work(k) = (k <= 3 || k == 6)
+work(k) = (k <= 5 || k == 8)
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") { set terminal pngcairo size width, height font "sans,11" noenhanced; set output png_out }
@@ -70,7 +71,7 @@ do for [fmt in "png svg"] {
                      with boxxyerror fs solid 0.85 border lc rgb "white" lc variable, \
                  ''  using (work($4) ? NaN : ($2 + $3) / 2):1:(($3 - $2) / 2):5:4 \
                      with boxxyerror fs solid 0.9 noborder lc variable, \
-                 d."/instants.dat" using 2:($1 - ($3 == 7 ? 0.3 : -0.3)):($3 == 7 ? 11 : 2):3 \
+                 d."/instants.dat" using 2:($1 - ($3 == 9 ? 0.3 : -0.3)):($3 == 9 ? 11 : 2):3 \
                      with points pt variable ps 0.7 lc variable, \
                  d."/lanes.dat" using (NaN):1:ytic(2), \
                  d."/stats.dat" using (NaN):1:y2tic(2) axes x1y2
@@ -80,7 +81,7 @@ do for [fmt in "png svg"] {
                      with boxxyerror fs solid 0.85 border lc rgb "white" lc variable, \
                  ''  using (work($4) ? NaN : ($2 + $3) / 2):1:(($3 - $2) / 2):5:4 \
                      with boxxyerror fs solid 0.9 noborder lc variable, \
-                 d."/instants.dat" using 2:($1 - ($3 == 7 ? 0.3 : -0.3)):($3 == 7 ? 11 : 2):3 \
+                 d."/instants.dat" using 2:($1 - ($3 == 9 ? 0.3 : -0.3)):($3 == 9 ? 11 : 2):3 \
                      with points pt variable ps 0.7 lc variable, \
                  d."/lanes.dat" using (NaN):1:ytic(2)
         }
@@ -105,7 +106,7 @@ do for [fmt in "png svg"] {
     if (strlen(mark_kinds) > 0) {
         plot NaN notitle, \
              for [k in span_kinds] keyentry with boxes fs solid 0.85 lc int(k) title kind_name[int(k)], \
-             for [k in mark_kinds] keyentry with points pt (int(k) == 7 ? 11 : 2) ps 0.9 lc int(k) title kind_name[int(k)]
+             for [k in mark_kinds] keyentry with points pt (int(k) == 9 ? 11 : 2) ps 0.9 lc int(k) title kind_name[int(k)]
     } else {
         plot NaN notitle, \
              for [k in span_kinds] keyentry with boxes fs solid 0.85 lc int(k) title kind_name[int(k)]
