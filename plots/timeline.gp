@@ -8,20 +8,22 @@
 #   d_I/instants.dat  row t_ms kind
 #   d_I/stats.dat     row text      (the GIL's numbers per lane, if any)
 # and sets the variables: panels, d_I, t_I (title), r_I (rows), s_I (1 when
-# the panel has stats), xmin, xmax, width, chart_title, machine, the kinds
+# the panel has stats), x0_I and x1_I (its time axis, ms), width,
+# chart_title, machine, the kinds
 # and marks present, for the key: span_kinds, mark_kinds), stats_px (room
 # for the stats at the right), png_out, svg_out.
 set datafile separator tab
 
 # The kinds trace2gantt writes, and their colours (the house palette).
-array kind_name[11] = ["request (one download)", "task (one unit of CPU work)", \
+array kind_name[12] = ["request (one download)", "task (one unit of CPU work)", \
     "set (a child's round trip to the manager)", "serve (the manager answering one)", \
     "block: computing without awaiting", "gil: held the lock", "gil-wait: wanted the lock, waited", \
     "other", "drop request: a waiter asks the holder to let go", \
-    "woke up, lock still taken: a failed acquisition", "other moment"]
-array kind_color[11] = ["#4e79a7", "#59a14f", "#f28e2b", "#76b7b2", "#ff9da7", "#e15759", "#f1ce63", \
-    "#9c9c9c", "#222222", "#b07aa1", "#222222"]
-do for [k = 1:11] { set linetype k lc rgb kind_color[k] lw 1.5 }
+    "woke up, lock still taken: a failed acquisition", "other moment", \
+    "task in progress (under the GIL it runs only while holding the lock)"]
+array kind_color[12] = ["#4e79a7", "#59a14f", "#f28e2b", "#76b7b2", "#ff9da7", "#e15759", "#f1ce63", \
+    "#9c9c9c", "#222222", "#b07aa1", "#222222", "#59a14f"]
+do for [k = 1:12] { set linetype k lc rgb kind_color[k] lw 1.5 }
 
 # Layout, in pixels: a title band, then per panel a heading, its rows and
 # its time tics, then the axis label and the key.
@@ -30,14 +32,13 @@ head_px = 30
 tics_px = 40
 top_px = 62
 key_entries = words(span_kinds) + words(mark_kinds)
-foot_px = 46 + 22 * int((key_entries + 1) / 2)
+foot_px = 46 + 22 * int((key_entries + 1) / 2) + (stats_px > 0 ? 26 : 0)
 rows_total = 0
 do for [i = 1:panels] { rows_total = rows_total + value(sprintf("r_%d", i)) }
 height = top_px + foot_px + panels * (head_px + tics_px) + rows_total * row_px
 left = 170.0 / width
 right = 1 - (stats_px + 25.0) / width
 
-set xrange [xmin:xmax]
 set xtics nomirror out font ",10"
 set mxtics 5
 set ytics scale 0 font ",10"
@@ -47,7 +48,7 @@ set tics textcolor rgb "#222222"
 set lmargin at screen left
 set rmargin at screen right
 
-work(k) = (k <= 5 || k == 8)
+work(k) = (k <= 5 || k == 8 || k == 12)
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") { set terminal pngcairo size width, height font "sans,11" noenhanced; set output png_out }
@@ -62,6 +63,7 @@ do for [fmt in "png svg"] {
         set tmargin at screen top - head_px * 1.0 / height
         set bmargin at screen top - (head_px + rows * row_px) * 1.0 / height
         set label 1 value(sprintf("t_%d", i)) at screen left, screen top - 14.0 / height left font ",11"
+        set xrange [value(sprintf("x0_%d", i)):value(sprintf("x1_%d", i))]
         set yrange [rows + 0.6:0.4]
         set y2range [rows + 0.6:0.4]
         unset key
@@ -92,6 +94,11 @@ do for [fmt in "png svg"] {
     unset label 1
     # The foot: the time axis's name and one key for every panel.
     set label 2 "time since the program started (ms)" at screen (left + right) / 2, screen top - 6.0 / height center font ",11"
+    if (stats_px > 0) {
+        set label 3 "At the right, over the whole run: each thread's share of the time holding the lock and waiting for it, the times it took the lock over, and its badness (failed / successful acquisitions)" \
+            at screen 0.5, screen top - 30.0 / height center font ",10"
+        top = top - 26.0 / height
+    }
     set tmargin at screen top - 20.0 / height
     set bmargin at screen 0
     set lmargin at screen 0.02
@@ -112,6 +119,7 @@ do for [fmt in "png svg"] {
              for [k in span_kinds] keyentry with boxes fs solid 0.85 lc int(k) title kind_name[int(k)]
     }
     unset label 2
+    unset label 3
     set lmargin at screen left
     set rmargin at screen right
     set border 3 lc rgb "#888888"

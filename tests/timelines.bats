@@ -226,7 +226,7 @@ SH
     [[ "$output" == *"before its chart line"* ]]
     printf 'run x io_sync\nchart io T\npanel io x 5-x t\n' >"$BATS_TEST_TMPDIR/plan"
     run -2 "$LAB_TOP/scripts/timelines" --plan "$BATS_TEST_TMPDIR/plan" --draw-only
-    [[ "$output" == *"neither all nor FROM-TO"* ]]
+    [[ "$output" == *"neither all, FROM-TO nor busiest"* ]]
     run -2 "$T2G" --from 5 "$LAB_TOP/tests/data/trace_gil.json" "$BATS_TEST_TMPDIR"
     [ "${#lines[@]}" -eq 1 ]
 }
