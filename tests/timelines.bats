@@ -161,6 +161,32 @@ refused() {
     [ "$status" -eq 0 ]
 }
 
+@test "trace2gantt on 100 mangled traces: exit 0 or 2 with one line, never a crash" {
+    /usr/bin/python3 - "$T2G" "$LAB_TOP/tests/data/trace_gil.json" "$BATS_TEST_TMPDIR" <<'PY'
+import os, random, subprocess, sys
+reader, source, tmp = sys.argv[1:]
+good = open(source, "rb").read()
+random.seed(12)
+path = os.path.join(tmp, "mangled.json")
+for i in range(100):
+    b = bytearray(good)
+    for _ in range(random.randint(1, 5)):
+        at = random.randrange(len(b))
+        pick = random.random()
+        if pick < 0.4:
+            b[at] = random.choice(b'"\\{}[],:0123456789-.eE\n\x00\xff tnfa`$\'')
+        elif pick < 0.7:
+            del b[at:at + random.randint(1, 20)]
+        else:
+            b[at:at] = b[random.randrange(len(b)):][:random.randint(1, 30)]
+    open(path, "wb").write(b)
+    r = subprocess.run([reader, "--stats", path, tmp], capture_output=True)
+    if r.returncode not in (0, 2) or b"Traceback" in r.stderr or \
+            (r.returncode == 2 and r.stderr.count(b"\n") != 1):
+        sys.exit("mangled trace %d: exit %d: %r" % (i, r.returncode, r.stderr[-300:]))
+PY
+}
+
 @test "a hostile name never reaches gnuplot as code: refused, or drawn as plain text" {
     data=$BATS_TEST_TMPDIR/data
     out=$BATS_TEST_TMPDIR/plots
