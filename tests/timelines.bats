@@ -87,7 +87,7 @@ refused() {
     [ "$status" -eq 3 ]
 }
 
-@test "the GIL chart's numbers come from the trace: 2 and 4 threads, every thread waits and fails some" {
+@test "the GIL chart's numbers come from the trace: a row and a line of numbers per thread, only the window drawn" {
     traces=$BATS_FILE_TMPDIR/traces
     [ -s "$traces/gil_2.json" ] || skip "needs the first test's traces"
     for n in 2 4; do
