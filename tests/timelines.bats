@@ -93,11 +93,11 @@ refused() {
     for n in 2 4; do
         dir=$BATS_TEST_TMPDIR/$n
         mkdir -p "$dir"
-        "$T2G" --stats --from 50 --to 100 "$traces/gil_$n.json" "$dir"
+        "$T2G" --stats --from 20 --to 70 "$traces/gil_$n.json" "$dir"
         [ "$(wc -l <"$dir/lanes.dat")" -eq "$n" ]
         [ "$(wc -l <"$dir/stats.dat")" -eq "$n" ]
         # Everything drawn lies inside the window.
-        awk -F'\t' '$2 < 50 || $3 > 100 { bad = 1 } END { exit bad }' "$dir/events.dat"
+        awk -F'\t' '$2 < 20 || $3 > 70 { bad = 1 } END { exit bad }' "$dir/events.dat"
         [ "$(sed -n 's/^n_gil=//p' "$dir/meta.txt")" -gt 0 ]
         [ "$(sed -n 's/^n_gil_wait=//p' "$dir/meta.txt")" -gt 0 ]
         grep -Eq '^1	held [0-9]+%  waited [0-9]+%  took over [0-9]+x  badness [0-9]+/[1-9][0-9]* = [0-9.]+$' "$dir/stats.dat"
