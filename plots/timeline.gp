@@ -15,15 +15,16 @@
 set datafile separator tab
 
 # The kinds trace2gantt writes, and their colours (the house palette).
-array kind_name[12] = ["request (one download)", "task (one unit of CPU work)", \
+array kind_name[13] = ["request (one download)", "task (one unit of CPU work)", \
     "set (a child's round trip to the manager)", "serve (the manager answering one)", \
     "block: computing without awaiting", "gil: held the lock", "gil-wait: wanted the lock, waited", \
     "other", "drop request: a waiter asks the holder to let go", \
     "woke up, lock still taken: a failed acquisition", "other moment", \
-    "task in progress (under the GIL it runs only while holding the lock)"]
-array kind_color[12] = ["#4e79a7", "#59a14f", "#f28e2b", "#76b7b2", "#ff9da7", "#e15759", "#f1ce63", \
-    "#9c9c9c", "#222222", "#b07aa1", "#222222", "#59a14f"]
-do for [k = 1:12] { set linetype k lc rgb kind_color[k] lw 1.5 }
+    "work in progress (under the GIL it runs only while its thread holds the lock)", \
+    "compute (a CPU loop, until told to stop)"]
+array kind_color[13] = ["#4e79a7", "#59a14f", "#f28e2b", "#76b7b2", "#ff9da7", "#e15759", "#f1ce63", \
+    "#9c9c9c", "#222222", "#b07aa1", "#222222", "#59a14f", "#59a14f"]
+do for [k = 1:13] { set linetype k lc rgb kind_color[k] lw 1.5 }
 
 # Layout, in pixels: a title band, then per panel a heading, its rows and
 # its time tics, then the axis label and the key.
@@ -48,7 +49,7 @@ set tics textcolor rgb "#222222"
 set lmargin at screen left
 set rmargin at screen right
 
-work(k) = (k <= 5 || k == 8 || k == 12)
+work(k) = (k <= 5 || k == 8 || k >= 12)
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") { set terminal pngcairo size width, height font "sans,11" noenhanced; set output png_out }
