@@ -29,7 +29,7 @@ CURL_LIBS    := $(shell pkg-config --libs libcurl 2>/dev/null)
 CRYPTO_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # Every experiments/*.c is a lesson, but for the shared parts.
-SHARED   := lab lab_options trace fetch workloads gil fuzz_lab
+SHARED   := lab lab_options trace fetch fetch_multi procs workloads gil fuzz_lab
 LESSONS  := $(filter-out $(SHARED),$(basename $(notdir $(wildcard experiments/*.c))))
 PROGRAMS := $(LESSONS:%=$(BIN)/%)
 # The emulated GIL (a lesson of its own, linked into the threaded lessons).
@@ -51,6 +51,11 @@ $(O)/%.o: experiments/%.c | $(O)
 
 $(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CURL_LIBS) -o $@
+
+# io_async's handles, connection caches and retries (fetch_multi.c).
+$(BIN)/io_async: $(O)/fetch_multi.o
+# sum_chunks_manager's fork and wait, with care (procs.c).
+$(BIN)/sum_chunks_manager: $(O)/procs.o
 
 $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@

@@ -3,9 +3,11 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
+
+#include "trace.h"
 
 enum { FAILURES_SHOWN = 5 };    /* then only the count, in the record */
 
@@ -17,12 +19,17 @@ static size_t count_body(char *data, size_t size, size_t nmemb, void *userp)
     return size * nmemb;
 }
 
-/* libcurl calls this often during a transfer: a non-zero answer aborts it,
- * which is how SIGINT ends a download that is waiting on the network. */
+/* libcurl calls this on every turn of a transfer: a non-zero answer aborts
+ * it, which is how SIGINT ends a download waiting on the network (fetch_run
+ * makes sure a turn comes at once: see perform). */
 static int stop_requested(void *userp, curl_off_t dltotal, curl_off_t dlnow,
                           curl_off_t ultotal, curl_off_t ulnow)
 {
-    (void)userp; (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    (void)userp;                /* none of the figures is needed */
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
     return lab_stop_signal != 0;
 }
 
@@ -37,7 +44,7 @@ void fetch_global_init(void)
 
 void fetch_init(struct fetch *f, const struct lab_io *o)
 {
-    *f = (struct fetch){ .opt = o, .easy = curl_easy_init() };
+    *f = (struct fetch){ .opt = o, .lane = 1, .easy = curl_easy_init() };
     if (!f->easy)
         lab_die("curl_easy_init failed");
     SET(CURLOPT_WRITEFUNCTION, count_body);
@@ -53,7 +60,9 @@ void fetch_init(struct fetch *f, const struct lab_io *o)
 
 void fetch_cleanup(struct fetch *f)
 {
+    curl_multi_cleanup(f->multi);   /* NULL is fine */
     curl_easy_cleanup(f->easy);
+    f->multi = NULL;
     f->easy = NULL;
 }
 
@@ -111,22 +120,73 @@ long fetch_retry_after_ms(struct fetch *f)
     return ms < 2000 ? ms : 2000;
 }
 
+/* curl_easy_perform, but one that a stop signal wakes. curl_easy_perform
+ * sleeps in poll() on the transfer's socket alone; a signal delivered to
+ * another thread does not interrupt it, and it looks at the progress
+ * callback only when its own timers come due (a few hundred ms when the
+ * server is silent). So the handle runs in a multi handle of its own, and
+ * each wait polls lab_stop_fd() beside the socket: the handler's byte
+ * wakes every thread at once, and the next curl_multi_perform runs the
+ * progress callback, which aborts the transfer. */
+static CURLcode perform(struct fetch *f)
+{
+    if (!f->multi && !(f->multi = curl_multi_init()))
+        lab_die("curl_multi_init failed");
+    CURLMcode mc = curl_multi_add_handle(f->multi, f->easy);
+    struct curl_waitfd stop = { .fd = lab_stop_fd(),
+                                .events = CURL_WAIT_POLLIN };
+    unsigned extra = stop.fd >= 0 ? 1 : 0;
+    int running = 1;
+    while (mc == CURLM_OK && running) {
+        mc = curl_multi_perform(f->multi, &running);
+        if (mc == CURLM_OK && running)
+            mc = curl_multi_poll(f->multi, &stop, extra, 1000, NULL);
+    }
+    if (mc != CURLM_OK)
+        lab_die("libcurl: %s", curl_multi_strerror(mc));
+    CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+    int left;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(f->multi, &left)))
+        if (m->msg == CURLMSG_DONE)
+            rc = m->data.result;
+    mc = curl_multi_remove_handle(f->multi, f->easy);
+    if (mc != CURLM_OK)
+        lab_die("curl_multi_remove_handle: %s", curl_multi_strerror(mc));
+    return rc;
+}
+
+/* Sleep ms milliseconds, or less if a stop signal comes. */
+static void back_off(long ms)
+{
+    struct pollfd stop = { .fd = lab_stop_fd(), .events = POLLIN };
+    poll(&stop, 1, (int)ms);    /* fd -1 is skipped: a plain sleep */
+}
+
 bool fetch_run(struct fetch *f, long long request, long long *bytes)
 {
+    double t0 = trace_clock();
+    bool ok;
     f->attempt = 0;
     for (;;) {
         fetch_prepare(f, request);
-        CURLcode rc = curl_easy_perform(f->easy);
+        CURLcode rc = perform(f);
         long wait_ms = (rc == CURLE_OK) ? fetch_retry_after_ms(f) : -1;
         if (wait_ms < 0) {
-            bool ok = fetch_succeeded(f, rc);
-            if (ok)
-                *bytes += f->bytes;
-            return ok;
+            ok = fetch_succeeded(f, rc);
+            break;
         }
-        struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
-        nanosleep(&ts, NULL);   /* a signal cuts the wait short */
+        back_off(wait_ms);
     }
+    f->stopped = !ok && lab_stop_signal;
+    if (f->stopped)
+        return false;           /* cut short: neither counted nor traced */
+    if (ok)
+        *bytes += f->bytes;
+    trace_span("request", f->lane, t0, request,
+               "\"request\":%lld,\"bytes\":%lld,\"ok\":%s", request,
+               ok ? f->bytes : 0, ok ? "true" : "false");
+    return ok;
 }
 
 void fetch_report(const char *experiment, const struct lab_io *o,

@@ -16,10 +16,13 @@
 
 struct fetch {
     CURL *easy;                 /* reused: keeps its connection alive */
+    CURLM *multi;               /* fetch_run's own, made on first use */
     const struct lab_io *opt;
+    long lane;                  /* --trace: the lane fetch_run's spans go on (1) */
     long long request;          /* which request this handle carries */
     long long bytes;            /* body bytes of the transfer under way */
     int attempt;                /* retries so far for this request */
+    bool stopped;               /* fetch_run: a stop signal cut it short */
     char error[CURL_ERROR_SIZE];
 };
 
@@ -48,7 +51,10 @@ bool fetch_succeeded(struct fetch *f, CURLcode rc);
 long fetch_retry_after_ms(struct fetch *f);
 
 /* Blocking: prepare, perform (with retries), judge. Adds the body's bytes
- * to *bytes on success. */
+ * to *bytes on success. A stop signal ends the wait at once, whichever
+ * thread it reached (lab_stop_fd): then f->stopped is set, the request is
+ * not to be counted, and it is not traced. Every other request becomes one
+ * "request" span on f->lane (--trace). */
 bool fetch_run(struct fetch *f, long long request, long long *bytes);
 
 /* The end of every I/O lesson: "Downloaded D of N (B bytes, E errors) in

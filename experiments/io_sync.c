@@ -6,7 +6,8 @@
  * What to watch: the program spends nearly all its time waiting. `seconds`
  * comes out close to requests x latency, and time(1) shows almost no CPU
  * time and one voluntary context switch per wait. Every other I/O lesson
- * overlaps these waits; this one cannot.
+ * overlaps these waits; this one cannot. --trace shows the staircase: one
+ * lane, each request starting where the one before it ended.
  *
  * Usage: io_sync [--url URL]... [--requests N] [--timeout-ms MS]
  *   scripts/labserver start
@@ -24,6 +25,7 @@
 
 #include "fetch.h"
 #include "lab.h"
+#include "trace.h"
 
 static const char summary[] =
     "io_sync: download the URLs one after another, on one reused connection.";
@@ -38,8 +40,8 @@ static void download_all(struct fetch *f, const struct lab_io *o,
                          struct tally *t)
 {
     for (long long i = 0; i < o->requests && !lab_stop_signal; i++) {
-        bool ok = fetch_run(f, i, &t->bytes);
-        if (!ok && lab_stop_signal)
+        bool ok = fetch_run(f, i, &t->bytes);  /* traced on lane 1 */
+        if (f->stopped)
             break;                  /* cut short by a signal: not counted */
         if (!ok)
             t->failed++;
@@ -58,6 +60,7 @@ int main(int argc, char **argv)
     struct fetch f;
     struct tally t = { 0 };
     fetch_init(&f, &o);
+    trace_lane(1, "main thread");
     double start = lab_now();
     download_all(&f, &o, &t);
     double seconds = lab_now() - start;

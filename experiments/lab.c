@@ -6,6 +6,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,13 +120,32 @@ void lab_progress_end(void)
 
 /* ---- Stopping ---------------------------------------------------------- */
 
+static int stop_pipe[2] = { -1, -1 };     /* read end, write end */
+
 static void on_signal(int sig)
 {
+    int saved = errno;          /* the interrupted code may be reading it */
     lab_stop_signal = sig;
+    if (write(stop_pipe[1], "!", 1) < 0) {
+        /* full (a stop is already there to read) or not open: enough */
+    }
+    errno = saved;
+}
+
+static void close_stop_pipe(void)
+{
+    for (int end = 0; end < 2; end++) {
+        if (stop_pipe[end] >= 0)
+            close(stop_pipe[end]);
+        stop_pipe[end] = -1;
+    }
 }
 
 void lab_catch_signals(void)
 {
+    close_stop_pipe();          /* in a forked child: the parent's copy */
+    if (pipe2(stop_pipe, O_NONBLOCK) != 0)  /* the handler never blocks */
+        lab_die("pipe: %s", strerror(errno));
     struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
@@ -136,6 +156,31 @@ void lab_default_signals(void)
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    close_stop_pipe();
+}
+
+int lab_stop_fd(void)
+{
+    return stop_pipe[0];
+}
+
+/* Die of sig, as if it had never been caught. */
+static _Noreturn void die_of(int sig)
+{
+    signal(sig, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    raise(sig);
+    _exit(128 + sig);           /* not reached */
+}
+
+void lab_child_exit(int status)
+{
+    if (lab_stop_signal)
+        die_of(lab_stop_signal);
+    _exit(status);
 }
 
 void lab_block_signals(sigset_t *unblocked)
@@ -176,17 +221,8 @@ void lab_finish(long long failures)
 {
     bool ok = trace_write();
     ok = lab_flush_stdout() && ok;
-    int sig = lab_stop_signal;
-    if (sig) {
-        /* Die of the signal, as if it had never been caught. */
-        signal(sig, SIG_DFL);
-        sigset_t only;
-        sigemptyset(&only);
-        sigaddset(&only, sig);
-        sigprocmask(SIG_UNBLOCK, &only, NULL);
-        raise(sig);
-        _exit(128 + sig);       /* not reached */
-    }
+    if (lab_stop_signal)
+        die_of(lab_stop_signal);
     if (!ok)
         exit(1);
     exit(failures > 0 ? 1 : 0);

@@ -8,7 +8,8 @@
  *   - numbers are decimal, optionally with '_' separators (5_000_000);
  *   - bad usage: one line on stderr, exit 2, before any work starts;
  *   - the last line on stdout is the record: space-separated key=value;
- *   - exit 0 all work done, 1 some failed, 128+signal when interrupted.
+ *   - exit 0 all work done, 1 some failed; interrupted by SIGINT or
+ *     SIGTERM, die of that signal (a shell sees 128+signal).
  */
 #ifndef LAB_H
 #define LAB_H
@@ -121,10 +122,22 @@ void lab_progress_end(void);
 
 /* SIGINT/SIGTERM set lab_stop_signal (no SA_RESTART, so blocking calls
  * return EINTR); lessons poll it, end their workers and report. Atomic
- * (lock-free, so a handler may store it) because other threads read it. */
+ * (lock-free, so a handler may store it) because other threads read it.
+ * Called again in a forked child, lab_catch_signals gives the child a stop
+ * flag and a stop pipe of its own. */
 extern volatile _Atomic sig_atomic_t lab_stop_signal;
 void lab_catch_signals(void);
 void lab_default_signals(void);      /* in a forked child: die on signal */
+/* The read end of a pipe that turns readable once a stop signal has come
+ * (the self-pipe trick): the handler writes a byte to it. A signal is
+ * delivered to one thread only; a thread blocked in poll() on sockets of
+ * its own polls this fd too, so that the stop wakes it at once, whichever
+ * thread the signal reached. -1 before lab_catch_signals. */
+int lab_stop_fd(void);
+/* The end of a forked child: if a stop signal came, die of it (as the
+ * default action would have), else _exit(status). Never exit(): the exit
+ * handlers and stdio buffers are copies of the parent's. */
+_Noreturn void lab_child_exit(int status);
 /* Block SIGINT and SIGTERM; *unblocked gets the mask from before, for a
  * ppoll() that lets them in only while it waits. */
 void lab_block_signals(sigset_t *unblocked);

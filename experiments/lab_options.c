@@ -6,6 +6,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,18 @@ static void take(const struct lab_opt *o, const char *arg)
     }
 }
 
+/* A program started with stdin, stdout or stderr closed would hand that
+ * number to the next file it opens (the trace, a pipe, a socket), and its
+ * output would land there. Hold each closed one open on /dev/null, read
+ * only: a write to it still fails (EBADF), as to a closed descriptor. */
+static void hold_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF
+            && open("/dev/null", O_RDONLY) < 0)
+            lab_die("open /dev/null: %s", strerror(errno));
+}
+
 void lab_parse(int argc, char **argv, const char *summary,
                const struct lab_opt *opts)
 {
@@ -110,6 +123,7 @@ void lab_parse(int argc, char **argv, const char *summary,
     size_t n = 0;
 
     lab_main_pid = getpid();
+    hold_standard_fds();
     for (size_t i = 0; opts[i].name; i++) {
         if (n >= MOST - COMMON - 2)
             lab_die("too many options in the lesson's table");

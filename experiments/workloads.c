@@ -94,7 +94,7 @@ static bool sum_of_squares(const struct task_context *c, uint64_t n,
     return true;
 }
 
-/* Naive on purpose: fib(n) makes about 2 fib(n) calls. Only the few calls
+/* Naive on purpose: fib(n) makes 2 fib(n+1) - 1 calls. Only the few calls
  * high in the tree look at the flag; a stopped task's sum is thrown away. */
 static uint64_t fib(const struct task_context *c, unsigned n)
 {

@@ -73,3 +73,66 @@ teardown_file() { lab_server_stop; }
     [ "$(record gil)" = 1 ]
     [ "$(record done)" -lt 40 ]
 }
+
+# Check a --trace file of a --gil run ($1): "gil" spans of different lanes
+# never overlap, and print "<hand-overs seen in the trace> <gil spans>".
+gil_trace_check() {
+    /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+held = sorted((e["ts"], e["ts"] + e["dur"], e["tid"]) for e in events
+              if e["ph"] == "X" and e["cat"] == "gil")
+assert held, "no gil spans"
+for a, b in zip(held, held[1:]):
+    assert a[1] <= b[0], f"lane {a[2]} held it until {a[1]}, lane {b[2]} from {b[0]}"
+waits = [e for e in events if e["ph"] == "X" and e["cat"] == "gil-wait"]
+for w in waits:     # a wait ends when that lane's hold begins
+    assert any(h[2] == w["tid"] and abs(h[0] - (w["ts"] + w["dur"])) < 1 for h in held)
+handovers = 1 + sum(1 for a, b in zip(held, held[1:]) if a[2] != b[2])
+print(handovers, len(held))
+PY
+}
+
+@test "cpu_threads --gil --trace: the gil spans never overlap; hand-overs match gil_switches, about one per interval or three" {
+    run -0 --separate-stderr "$LAB_BIN/cpu_threads" --workload sumsq --tasks 4 --size 200_000_000 \
+        --workers 2 --gil --switch-interval-us 5000 --trace "$BATS_TEST_TMPDIR/gil.json"
+    switches=$(record gil_switches) seconds=$(record seconds)
+    run -0 gil_trace_check "$BATS_TEST_TMPDIR/gil.json"
+    read -r handovers spans <<<"$output"
+    echo "gil_switches=$switches trace: $handovers hand-overs, $spans spans in $seconds s" >&2
+    [ "$handovers" = "$switches" ]
+    # A waiter asks after one interval (5 ms); the holder lets go at its next
+    # check: from one hand-over per interval down to one per few intervals.
+    awk -v n="$handovers" -v s="$seconds" 'BEGIN { i = s / 0.005; exit !(n >= 0.15 * i && n <= 1.5 * i) }'
+}
+
+@test "cpu_threads --gil --trace with 4 threads: still one holder at a time" {
+    run -0 --separate-stderr "$LAB_BIN/cpu_threads" --workload sha256 --tasks 8 --size 20_000 \
+        --workers 4 --gil --switch-interval-us 1000 --trace "$BATS_TEST_TMPDIR/gil4.json"
+    run -0 gil_trace_check "$BATS_TEST_TMPDIR/gil4.json"
+}
+
+@test "io_convoy --gil --trace: requests on the I/O thread's lane, the computing on the CPU thread's, one holder at a time" {
+    run -0 --separate-stderr "$LAB_BIN/io_convoy" --url "$LAB_BASE/delay?s=0.005&bytes=10" \
+        --requests 20 --gil --switch-interval-us 5000 --trace "$BATS_TEST_TMPDIR/convoy.json"
+    [ "$(record done)" = 40 ]
+    run -0 gil_trace_check "$BATS_TEST_TMPDIR/convoy.json"
+    run -0 /usr/bin/python3 - "$BATS_TEST_TMPDIR/convoy.json" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+lanes = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+assert lanes == {1: "I/O thread", 2: "CPU thread"}, lanes
+spans = [e for e in events if e["ph"] == "X"]
+requests = [e for e in spans if e["cat"] == "request"]
+assert len(requests) == 40 and all(e["tid"] == 1 for e in requests)
+assert sorted(e["args"]["request"] for e in requests) == list(range(40))
+assert all(e["args"]["bytes"] == 10 and e["args"]["ok"] for e in requests)
+compute = [e for e in spans if e["cat"] == "compute"]
+assert len(compute) == 1 and compute[0]["tid"] == 2
+assert not [e for e in spans if e["cat"] == "task"], "the CPU thread is stopped: no task done"
+# On the I/O lane, requests, waits and holds follow one another.
+io = sorted((e["ts"], e["ts"] + e["dur"]) for e in spans if e["tid"] == 1)
+assert all(a[1] <= b[0] + 0.001 for a, b in zip(io, io[1:])), "overlap on the I/O lane"
+assert any(e["ph"] == "i" and e["name"] == "drop request" for e in events)
+PY
+}

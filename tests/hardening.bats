@@ -135,3 +135,71 @@ refused() {
         [[ "$stderr" == *"open files"* ]]
     done
 }
+
+@test "--trace to a place that cannot be written is refused before any work: exit 2, one line" {
+    export LAB_URL=http://127.0.0.1:9/
+    dir=$BATS_TEST_TMPDIR/traces
+    mkdir "$dir"
+    for lesson in "${ALL_LESSONS[@]}"; do
+        for path in "$dir" "$dir/missing/trace.json" /proc/x ""; do
+            refused "$LAB_BIN/$lesson" --trace "$path"
+        done
+    done
+    run -0 ls -A "$dir"                 # no temporary file left behind
+    [ -z "$output" ]
+}
+
+@test "--trace replaces an existing file whole, through a temporary name" {
+    export LAB_URL=http://127.0.0.1:9/   # refused at once: every request fails
+    trace=$BATS_TEST_TMPDIR/trace.json
+    for cmd in "io_sync --requests 3" "io_threads --requests 3" "io_multiprocessing --requests 3 --workers 2" \
+               "cpu_sync --tasks 3 --size 1000" "cpu_threads --tasks 3 --size 1000" \
+               "cpu_multiprocessing --tasks 3 --size 1000"; do
+        head -c 1000000 /dev/zero | tr '\0' x >"$trace"     # longer than any trace here
+        # shellcheck disable=SC2086   # the words split on purpose
+        run --separate-stderr "$LAB_BIN"/$cmd --trace "$trace"
+        [ "$status" -le 1 ]
+        run -0 /usr/bin/python3 -c 'import json, sys
+t = json.load(open(sys.argv[1]))
+print(sum(e["ph"] == "X" for e in t["traceEvents"]))' "$trace"
+        [ "$output" = 3 ] || { echo "$cmd: $output spans" >&2; false; }
+        [ "$(find "$BATS_TEST_TMPDIR" -name 'trace.json.*' | wc -l)" = 0 ]
+    done
+}
+
+@test "a lesson stopped by SIGINT dies of it, for the shell and for python's subprocess alike" {
+    for lesson in cpu_sync cpu_threads cpu_multiprocessing; do
+        run -0 /usr/bin/python3 -c '
+import signal, subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(0.5)
+p.send_signal(signal.SIGINT)
+print(p.wait())' "$LAB_BIN/$lesson" --tasks 4 --size 100_000_000_000 --workers 2 3>&-
+        [ "$output" = -2 ] || { echo "$lesson: returncode $output" >&2; false; }
+        run -130 bash -c '"$@" & sleep 0.5; kill -INT $!; wait $!' _ \
+            "$LAB_BIN/$lesson" --tasks 4 --size 100_000_000_000 --workers 2
+    done
+}
+
+@test "a forked child never runs the exit handlers: the parent's run once, or not at all when a signal ends it" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "a preloaded library cannot come before the sanitizer's runtime"
+    cat >"$BATS_TEST_TMPDIR/atexit.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void said(void) { fprintf(stderr, "exit handler in %d\n", (int)getpid()); }
+__attribute__((constructor)) static void hook(void) { atexit(said); }
+C
+    cc -shared -fPIC -o "$BATS_TEST_TMPDIR/atexit.so" "$BATS_TEST_TMPDIR/atexit.c"
+    export LAB_URL=http://127.0.0.1:9/   # every request refused: the failure paths too
+    for cmd in "io_multiprocessing --requests 6 --workers 3" \
+               "cpu_multiprocessing --tasks 6 --size 1000 --workers 3"; do
+        # shellcheck disable=SC2086   # the words split on purpose
+        run --separate-stderr env LD_PRELOAD="$BATS_TEST_TMPDIR/atexit.so" "$LAB_BIN"/$cmd
+        [ "$(grep -c 'exit handler in' <<<"$stderr")" = 1 ] || { echo "$cmd: $stderr" >&2; false; }
+    done
+    run -130 --separate-stderr bash -c '"$@" & sleep 0.5; kill -INT $!; wait $!' _ \
+        env LD_PRELOAD="$BATS_TEST_TMPDIR/atexit.so" "$LAB_BIN/cpu_multiprocessing" \
+        --tasks 4 --size 100_000_000_000 --workers 2
+    [ "$(grep -c 'exit handler in' <<<"$stderr")" = 0 ]
+}

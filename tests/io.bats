@@ -43,6 +43,32 @@ one_line_only() {
 # True when the decimal $1 is below $2.
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
+# Check trace file $1 against the record in $output: one request span per
+# request done (of $2), within the run's seconds, lanes never overlapping;
+# with $3, the spans come from that many child processes.
+trace_ok() {
+    "$LAB_TOP/tests/trace_check.py" "$1" request "$(record "done")/$2" \
+        "$(record seconds)" ${3:+"$3"}
+}
+
+# Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
+# $output (its stdout), $returncode (python's: -2 when SIGINT killed it)
+# and $stop_ms (from the signal to its end).
+interrupt_after() {
+    local result
+    result=$(/usr/bin/python3 -c '
+import signal, subprocess, sys, time
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+time.sleep(float(sys.argv[1]))
+start = time.monotonic()
+p.send_signal(signal.SIGINT)
+out, _ = p.communicate()
+print(p.returncode, "%.1f" % ((time.monotonic() - start) * 1000))
+sys.stdout.write(out.decode())' "$@" 3>&-)
+    read -r returncode stop_ms <<<"${result%%$'\n'*}"
+    output=${result#*$'\n'}
+}
+
 @test "every I/O lesson counts the exact body bytes" {
     for lesson in "${IO_LESSONS[@]}"; do
         lesson_exits 0 "$lesson" --url "$LAB_BASE/delay?s=0.01&bytes=17" --requests 20
@@ -203,12 +229,22 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
     expect io_async bytes 1000
 }
 
+@test "io_threads counts three open files a thread (its connection, libcurl's wake-up pair) and raises the soft limit" {
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 700 ] ||
+        skip "the hard open-file limit is below 700"
+    run -0 --separate-stderr bash -c 'ulimit -Sn 300 && exec "$@"' _ \
+        "$LAB_BIN/io_threads" --url "$LAB_BASE/delay?s=0.3&bytes=1" --requests 200 --workers 200
+    expect io_threads errors 0
+    expect io_threads bytes 200
+}
+
 @test "SIGINT and SIGTERM: 128+signal, the record, and nothing left running" {
-    for lesson in "${CONCURRENT[@]}"; do
-        children=0
+    for lesson in "${IO_LESSONS[@]}"; do
+        children=0 workers=3
         [ "$lesson" != io_multiprocessing ] || children=3
+        [ "$lesson" != io_sync ] || workers=1
         for sig in INT TERM; do
-            interrupt_lesson "exec '$LAB_BIN/$lesson' --url '$LAB_BASE/delay?s=0.5' --requests 50 --workers 3" "$children" "$sig"
+            interrupt_lesson "exec '$LAB_BIN/$lesson' --url '$LAB_BASE/delay?s=0.5' --requests 50 --workers $workers" "$children" "$sig"
             want=130
             [ "$sig" = INT ] || want=143
             [ "$status" = "$want" ] || { echo "$lesson $sig: exit $status" >&2; false; }
@@ -257,4 +293,74 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
     grep -q "worker .* died: Killed" "$out.err"
     # shellcheck disable=SC2086
     all_gone $kids
+}
+
+@test "--trace: one request span per request, on the lane of the thread or child that did it" {
+    url="$LAB_BASE/delay?s=0.02&bytes=5"
+    trace=$BATS_TEST_TMPDIR/trace.json
+    lesson_exits 0 io_sync --url "$url" --requests 10 --trace "$trace"
+    run -0 trace_ok "$trace" 10
+    [[ "$output" == *" lanes=1 "* ]]
+    for args in "--workers 5" "--workers 3 --gil"; do
+        # shellcheck disable=SC2086   # the words split on purpose
+        lesson_exits 0 io_threads --url "$url" --requests 20 $args --trace "$trace"
+        run -0 trace_ok "$trace" 20
+        [[ "$output" == *" lanes=${args:10:1} "* ]]
+    done
+    lesson_exits 0 io_multiprocessing --url "$url" --requests 20 --workers 4 --trace "$trace"
+    run -0 trace_ok "$trace" 20 4
+    # A failed request is a span too, marked not ok.
+    lesson_exits 1 io_threads --url "$LAB_BASE/status/404" --requests 4 --workers 2 --trace "$trace"
+    run -0 trace_ok "$trace" 4
+    [ "$(grep -c '"ok":false' "$trace")" = 4 ]
+}
+
+@test "SIGINT mid-run: killed by the signal within 150 ms, a trace of what finished, no temporary file" {
+    # 50 requests of 3 s: every worker is waiting on the network when the
+    # signal comes, and nothing but the stop can end the wait in time.
+    trace=$BATS_TEST_TMPDIR/trace.json
+    for lesson in io_sync io_threads io_multiprocessing; do
+        interrupt_after 1 "$LAB_BIN/$lesson" --url "$LAB_BASE/delay?s=3&bytes=1" \
+            --requests 50 --workers 1 --trace "$trace"
+        [ "$returncode" = -2 ] || { echo "$lesson: returncode $returncode" >&2; false; }
+        below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
+        [ "$(record "done")" = 0 ]
+        run -0 trace_ok "$trace" 50
+        # Now with requests finishing all the time, on 5 workers.
+        workers=5
+        [ "$lesson" != io_sync ] || workers=1
+        interrupt_after 0.5 "$LAB_BIN/$lesson" --url "$LAB_BASE/delay?s=0.03&bytes=1" \
+            --requests 100000 --workers "$workers" --trace "$trace"
+        [ "$returncode" = -2 ]
+        below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
+        below 0 "$(record "done")"
+        run -0 trace_ok "$trace" 100000
+        run -0 find "$BATS_TEST_TMPDIR" -name 'trace.json.*'
+        [ -z "$output" ]
+    done
+}
+
+@test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
+    for lesson in io_sync io_threads io_multiprocessing; do
+        for redirect in '>/dev/full' '>&-'; do
+            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
+                --url "$LAB_BASE/delay?bytes=1" --requests 3 --trace "$BATS_TEST_TMPDIR/t.json"
+            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
+            [[ "$stderr" == *"write error on standard output"* ]]
+            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" request 3/3 60
+        done
+    done
+}
+
+@test "SIGINT during a retry's back-off: stopped within 150 ms, not after the wait" {
+    # Past its burst the throttle answers 503 and every worker backs off,
+    # up to 2 s a wait, in a thread the signal may not have reached.
+    for lesson in io_sync io_threads io_multiprocessing; do
+        workers=5
+        [ "$lesson" != io_sync ] || workers=1
+        interrupt_after 1 "$LAB_BIN/$lesson" --url "$LAB_BASE/throttled?bytes=1" \
+            --requests 400 --workers "$workers" --retries 20
+        [ "$returncode" = -2 ]
+        below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
+    done
 }

@@ -104,9 +104,9 @@ child_with_sockets() {
     done
 }
 
-@test "--spin: sleeping at once, or looking first, gives the same parts and total" {
+@test "--spin: sleeping at once (the default), or looking first, gives the same parts and total" {
     run -0 --separate-stderr "$LESSON"
-    [ "$(record spin_us)" = 50 ]
+    [ "$(record spin_us)" = 0 ]
     want_parts=$(parts)
     for spin in 0 1 50 1_000_000; do
         run -0 --separate-stderr "$LESSON" --spin "$spin" --ops 300
@@ -183,7 +183,7 @@ child_with_sockets() {
         kill -KILL "$(child_with_sockets "$own")"
         finish_lesson
         [ "$status" = 1 ]
-        [[ "$stderr" == *"the child (pid "*") failed: Killed"* ]]
+        [[ "$stderr" == *"child 0 (pid "*") died: Killed"* ]]
         [ "$(parts)" = "part-0 5050" ]
         [ "$(record failed)" = 1 ]
     done
@@ -195,7 +195,71 @@ child_with_sockets() {
     kill -KILL "$(child_with_sockets 3)"
     finish_lesson
     [ "$status" = 1 ]
-    [[ "$stderr" == *"the manager (pid "*") failed: Killed"* ]]
+    [[ "$stderr" == *"manager 0 (pid "*") died: Killed"* ]]
     [ "$(parts)" = "$(printf 'part-0 missing\npart-1 missing')" ]
     [ "$(record total)" = 0 ]
+}
+
+@test "a child killed holding the shared dict's lock: reported, its store undone, no hang" {
+    # The child spends much of its time inside the lock; kill it until one
+    # death lands there (each try has about a one in six chance).
+    local tries=0 held=0
+    while [ "$held" = 0 ] && [ "$tries" -lt 40 ]; do
+        tries=$((tries + 1))
+        start_lesson --chunks 1 --ops 1_000_000_000 --shared-memory
+        wait_until "pgrep -P $pid >/dev/null" 10
+        sleep 0.1
+        kill -KILL "$(pgrep -P "$pid")"
+        finish_lesson
+        [ "$status" = 1 ]
+        [ "$(parts)" = "part-0 5050" ]          # repaired, or never torn
+        [ "$(record failed)" = 1 ]
+        [[ "$stderr" == *"child 0 (pid "*") died: Killed"* ]]
+        if [[ "$stderr" == *"died holding the lock"* ]]; then
+            held=1
+        fi
+    done
+    echo "tries: $tries" >&2
+    [ "$held" = 1 ]
+}
+
+@test "--progress: the children's sets done of all, ending at the total" {
+    run -0 --separate-stderr "$LESSON" --chunks 2 --ops 1000 --progress
+    [[ "$stderr" == *"] 2002/2002" ]]
+    run -0 --separate-stderr "$LESSON" --chunks 2 --ops 1000 --shared-memory --progress
+    [[ "$stderr" == *"] 2002/2002" ]]
+    run -0 --separate-stderr "$LESSON" --chunks 2 --ops 1000
+    [ -z "$stderr" ]
+}
+
+@test "--trace: a set span per round trip on each child's lane; the manager's lane serves them" {
+    for mode in "" --shared-memory; do
+        run -0 --separate-stderr "$LESSON" --chunks 3 --ops 200 --trace "$BATS_TEST_TMPDIR/t.json" $mode
+        run -0 /usr/bin/python3 - "$BATS_TEST_TMPDIR/t.json" "$mode" <<'PY'
+import collections, json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+shared = sys.argv[2] == "--shared-memory"
+names = {e["pid"]: e["args"]["name"] for e in events if e["name"] == "process_name"}
+sets = [e for e in events if e["ph"] == "X" and e["cat"] == "set"]
+per_child = collections.Counter(names[e["pid"]] for e in sets)
+assert per_child == {"child 0": 201, "child 1": 201, "child 2": 201}, per_child
+assert all(e["tid"] == 1 for e in sets)
+ops = collections.defaultdict(list)
+for e in sets:
+    ops[e["pid"]].append(e["args"]["op"])
+assert all(sorted(v) == list(range(201)) for v in ops.values()), "op numbers"
+serves = [e for e in events if e["ph"] == "X" and e["cat"] == "serve"]
+managers = [p for p, n in names.items() if n == "manager"]
+if shared:
+    assert not managers and not serves
+else:
+    assert len(managers) == 1
+    assert all(e["pid"] == managers[0] for e in serves)
+    assert len(serves) == 3 * 201 + 3, len(serves)       # the sets, the parent's gets
+for lane in set((e["pid"], e["tid"]) for e in sets + serves):
+    spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in sets + serves
+                   if (e["pid"], e["tid"]) == lane)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), "overlap"
+PY
+    done
 }
