@@ -50,6 +50,8 @@ set lmargin at screen left
 set rmargin at screen right
 
 work(k) = (k <= 5 || k == 8 || k >= 12)
+# Half a box's width, less half a pixel when it is wider than two.
+half_width(start, end) = (end - start > 2 * pixel_ms) ? (end - start - pixel_ms) / 2 : (end - start) / 2
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") { set terminal pngcairo size width, height font "sans,11" noenhanced; set output png_out }
@@ -64,14 +66,19 @@ do for [fmt in "png svg"] {
         set tmargin at screen top - head_px * 1.0 / height
         set bmargin at screen top - (head_px + rows * row_px) * 1.0 / height
         set label 1 value(sprintf("t_%d", i)) at screen left, screen top - 14.0 / height left font ",11"
-        set xrange [value(sprintf("x0_%d", i)):value(sprintf("x1_%d", i))]
+        x0 = value(sprintf("x0_%d", i))
+        x1 = value(sprintf("x1_%d", i))
+        set xrange [x0:x1]
+        # A pixel, in ms: consecutive units of work are set one pixel apart
+        # (a white border would swallow the ones narrower than itself).
+        pixel_ms = (x1 - x0) / ((right - left) * width)
         set yrange [rows + 0.6:0.4]
         set y2range [rows + 0.6:0.4]
         unset key
         if (value(sprintf("s_%d", i))) {
             set y2tics scale 0 font ",10" textcolor rgb "#222222"
-            plot d."/events.dat" using (work($4) ? ($2 + $3) / 2 : NaN):1:(($3 - $2) / 2):5:4 \
-                     with boxxyerror fs solid 0.85 border lc rgb "white" lc variable, \
+            plot d."/events.dat" using (work($4) ? ($2 + $3) / 2 : NaN):1:(half_width($2, $3)):5:4 \
+                     with boxxyerror fs solid 0.85 noborder lc variable, \
                  ''  using (work($4) ? NaN : ($2 + $3) / 2):1:(($3 - $2) / 2):5:4 \
                      with boxxyerror fs solid 0.9 noborder lc variable, \
                  d."/instants.dat" using 2:($1 - ($3 == 9 ? 0.3 : -0.3)):($3 == 9 ? 11 : 2):3 \
@@ -80,8 +87,8 @@ do for [fmt in "png svg"] {
                  d."/stats.dat" using (NaN):1:y2tic(2) axes x1y2
             unset y2tics
         } else {
-            plot d."/events.dat" using (work($4) ? ($2 + $3) / 2 : NaN):1:(($3 - $2) / 2):5:4 \
-                     with boxxyerror fs solid 0.85 border lc rgb "white" lc variable, \
+            plot d."/events.dat" using (work($4) ? ($2 + $3) / 2 : NaN):1:(half_width($2, $3)):5:4 \
+                     with boxxyerror fs solid 0.85 noborder lc variable, \
                  ''  using (work($4) ? NaN : ($2 + $3) / 2):1:(($3 - $2) / 2):5:4 \
                      with boxxyerror fs solid 0.9 noborder lc variable, \
                  d."/instants.dat" using 2:($1 - ($3 == 9 ? 0.3 : -0.3)):($3 == 9 ? 11 : 2):3 \
