@@ -137,6 +137,20 @@ bench-tools: $(BENCH_TOOLS)
 bench: build bench-tools | deps-check
 	LAB_BIN=$(abspath $(BIN)) LAB_BENCH_TOOLS=$(abspath build/bench) scripts/bench
 
+# ---- Timelines -------------------------------------------------------------
+# A few small traced runs (plans/timelines.plan) drawn as Gantt charts of
+# who ran and who waited: results/traces/*.json, plots/timeline_*.png and
+# .svg. `make all plots` draws them too, after the matrix: one run at a time.
+.PHONY: timelines
+timelines: build | deps-check
+	scripts/timelines --bin $(abspath $(BIN))
+ifneq ($(filter all,$(MAKECMDGOALS)),)
+ifneq ($(filter plots,$(MAKECMDGOALS)),)
+plots: timelines
+timelines: all
+endif
+endif
+
 # ---- Testing ---------------------------------------------------------------
 # The bats suite, against the programs in $(BIN).
 test check: build | deps-check
@@ -188,6 +202,7 @@ help:
 	@echo "  make plots       redraw the charts from results/*.csv without running anything"
 	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
 	@echo "  make bench       how close each lesson comes to the machine's limits: results/bench.csv, plots/bench.png (BENCH_REPEAT=5, BENCH_QUICK=1)"
+	@echo "  make timelines   a few traced runs drawn as timelines of who ran and who waited: plots/timeline_*.png"
 	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root);"
 	@echo "                   the other targets run the same check first, installing what is missing"
 	@echo "  make sanitize    the suite against ASan+UBSan builds, then TSan builds"
