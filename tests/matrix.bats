@@ -10,7 +10,7 @@ load helpers
 
 LESSONS="io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads cpu_multiprocessing sum_chunks_manager"
 ! command -v mpirun >/dev/null || LESSONS+=" cpu_mpi"   # run through scripts/mpirun
-HEADER="timestamp,experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,repeat,seconds,wall_s,user_s,sys_s,max_rss_kb,vol_cs,invol_cs,cpu_util,exit,errors,bytes,result,total,ops_per_s,tag,command,host,cpus,cpu_model,cc,libcurl,openssl,commit"
+HEADER="timestamp,experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,repeat,seconds,wall_s,user_s,sys_s,max_rss_kb,vol_cs,invol_cs,cpu_util,exit,errors,bytes,result,total,ops_per_s,extra,tag,command,host,cpus,cpu_model,cc,libcurl,openssl,commit"
 
 # The value in column NAME of data row ROW (1 = the first after the header).
 csv_get() { csv_column "$1" "$2" "$3"; }
