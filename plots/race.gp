@@ -22,9 +22,9 @@ set xtics 2 nomirror format "%g"
 set ytics nomirror
 set grid xtics ytics
 set xlabel "threads adding to the one counter (--workers, log scale)"
-set key top left box opaque
+set key below horizontal maxrows 1 width -2 box
 
-set multiplot layout 1, 2 margins 0.07, 0.98, 0.12, 0.84 spacing 0.08 \
+set multiplot layout 1, 2 margins 0.07, 0.98, 0.2, 0.84 spacing 0.08 \
     title sprintf("race: updates lost without a lock, and the price of not losing them\n%s", machine) font ",13"
 set yrange [0:100]
 set ylabel "updates lost (% of all the increments)"
