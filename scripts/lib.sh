@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The core every script in scripts/ sources: messages and options, the
-# results folder's lock, the lab server's lifecycle, a job list run in
-# interleaved rounds, files written whole. CSV is miller's (mlr) work: no
+# results folder's lock, the lab server's lifecycle, a lesson's command
+# under its plan's launcher, a job list run in interleaved rounds, files
+# written whole. CSV is miller's (mlr) work: no
 # script splits or quotes a CSV line by hand but scripts/run, which writes
 # the rows. Fd 8 holds the results lock; what starts from here closes it.
 
