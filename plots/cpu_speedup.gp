@@ -21,7 +21,7 @@ columns = n < 3 ? n : 2
 rows = n < 3 ? 1 : (n + 1) / 2
 top_speedup = cores * 1.25 > 2.5 ? cores * 1.25 : 2.5
 
-set multiplot layout rows, columns margins 0.07, 0.98, 0.15, 0.85 spacing 0.08, 0.16 \
+set multiplot layout rows, columns margins 0.07, 0.98, 0.2, 0.85 spacing 0.08, 0.16 \
     title sprintf("CPU-bound work spread over workers: speedup against one core\n%s", machine) font ",13"
 set xrange [0.5:max_workers + 0.5]
 set yrange [0:top_speedup]
@@ -42,10 +42,10 @@ do for [w in workloads] {
 set lmargin at screen 0.05
 set rmargin at screen 0.95
 set bmargin at screen 0.0
-set tmargin at screen 0.06
+set tmargin at screen 0.1
 unset border; unset tics; unset grid; unset xlabel; unset ylabel; unset title
 set yrange [0:1]
-set key center center horizontal maxrows 1 width -4 samplen 3 font ",11"
+set key center center horizontal maxcols 3 width -4 samplen 3 font ",11"
 plot NaN with lines lw 2 dt 2 lc rgb ideal_color title sprintf("ideal: min(workers, %d cores)", cores), \
-     for [m in cpu_models] NaN with linespoints lw 2 pt 7 lc rgb model_color(m) title model_name(m) . " (cpu_" . (m eq "threads-gil" ? "threads --gil" : m[1:3] eq "mpi" ? "mpi" : m) . ")"
+     for [m in cpu_models] NaN with linespoints lw 2 pt 7 lc rgb model_color(m) title model_name(m) . " (cpu_" . (m eq "threads-gil" ? "threads --gil" : m eq "mpi-tcp" ? "mpi+tcp" : m[1:3] eq "mpi" ? "mpi" : m) . ")"
 unset multiplot

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The core every script in scripts/ sources: messages and options, the
-# results folder's lock, the lab server's lifecycle, a job list run in
-# interleaved rounds, files written whole. CSV is miller's (mlr) work: no
+# results folder's lock, the lab server's lifecycle, a lesson's command
+# under its plan's launcher, a job list run in interleaved rounds, files
+# written whole. CSV is miller's (mlr) work: no
 # script splits or quotes a CSV line by hand but scripts/run, which writes
 # the rows. Fd 8 holds the results lock; what starts from here closes it.
 
@@ -161,6 +162,37 @@ accepts() {   # accepts PROGRAM WORD...
         REPLY=${word%%=*}
         [[ "$word" != --* ]] || grep -q -- "^ *$REPLY\b" <<<"${help_of[$program]}" || return 1
     done
+}
+
+# How a lesson is started: a plan's `launch GLOB WORDS...` lines, kept in
+# launchers[GLOB] (plans/matrix.plan and plans/bench.plan have them).
+declare -A launchers=()
+# The command of LESSON ARG... in the array command: the launcher whose glob
+# matches LESSON (@bin/@lesson when none does), with @bin ($bin), @top,
+# @lesson, @workers (the --workers among the ARGs, or 1) and @ranks
+# (@workers + 1) put in, then the ARGs. A lesson written LESSON+VARIANT
+# runs LESSON under the launcher whose glob matches LESSON+VARIANT
+# (cpu_mpi+tcp: cpu_mpi over TCP).
+command_of() {   # command_of LESSON ARG...
+    local lesson=$1 glob launcher='@bin/@lesson' workers=1 word
+    local -a launch
+    shift
+    for glob in "${!launchers[@]}"; do
+        # shellcheck disable=SC2053  # the plan's glob
+        [[ "$lesson" != $glob ]] || launcher=${launchers[$glob]}
+    done
+    lesson=${lesson%%+*}
+    [[ ! " $* " =~ \ --workers\ ([0-9]+)\  ]] || workers=${BASH_REMATCH[1]}
+    read -ra launch <<<"$launcher"
+    command=()
+    for word in "${launch[@]}"; do
+        word=${word//@bin/"$bin"}
+        word=${word//@top/"$top"}
+        word=${word//@lesson/"$lesson"}
+        word=${word//@ranks/"$((workers + 1))"}
+        command+=("${word//@workers/"$workers"}")
+    done
+    command+=("$@")
 }
 
 # The latency a /delay?s=SECONDS URL among the words asks for, in ms, or '-'.

@@ -31,9 +31,9 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
 
 @test "bench.csv has one row per measurement, each with numbers and a verdict" {
     rows=$(($(wc -l <"$BENCH_OUT/results/bench.csv") - 1))
-    # Every row of plans/bench-targets.csv: I/O 8, scale 6, CPU 9 + 3,
-    # manager 4, memory 10, start-up 5, tracing 4.
-    [ "$rows" -eq 49 ]
+    # Every row of plans/bench-targets.csv: I/O 8, scale 6, CPU 10 + 3,
+    # MPI hand-outs 3, manager 5, memory 10, start-up 5, tracing 4.
+    [ "$rows" -eq 54 ]
     [ "$rows" -eq $(($(wc -l <"$LAB_TOP/plans/bench-targets.csv") - 1)) ]
     run -0 column verdict
     [ "$(grep -cvxE 'pass|miss|info|skip' <<<"$output")" -eq 0 ]
@@ -44,7 +44,7 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
     # the rounds' own ratios).
     run -0 column estimate
     [ "$(grep -cvxE 'median|best' <<<"$output")" -eq 0 ]
-    [ "$(grep -cx best <<<"$output")" -eq 11 ]
+    [ "$(grep -cx best <<<"$output")" -eq 12 ]
     paste -d, <(column value) <(column min) <(column max) <(column verdict) |
         while IFS=, read -r median min max verdict; do
             [ "$verdict" != skip ] || continue
@@ -73,7 +73,7 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
 
 @test "the table prints every measurement with its verdict, and the chart is a real PNG" {
     for name in "io_sync 8 requests" "io_async steady state" "cpu_threads sha256" \
-        "sum_chunks_manager, a round trip per set" "scripts/run around cpu_sync"; do
+        "sum_chunks_manager --spin 50, tuned" "scripts/run around cpu_sync"; do
         grep -qF "$name" "$BENCH_OUT.stdout"
     done
     grep -qE '^[0-9]+ of [0-9]+ targets met' "$BENCH_OUT.stdout"
@@ -114,7 +114,7 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
     for name in "the cores' own: two cpu_sync sumsq at once" \
         "the floor: libcurl loaded and started, nothing else" \
         "the floor: only loading and starting libcurl" \
-        "sum_chunks_manager --spin 0: every wait a sleep"; do
+        "sum_chunks_manager, the default: sleeps at once"; do
         grep -qxF "$name" <<<"$output" || { echo "no row '$name'" >&2; false; }
     done
     # Two copies of cpu_sync at once, against one alone: a ratio near 1 on
@@ -123,6 +123,74 @@ column() { csv_column "$BENCH_OUT/results/bench.csv" "$1"; }
     paste <(column measurement) <(column value) | awk -F'\t' '
         $1 ~ /^the cores. own/ { n++; print; if (!($2 > 0.1 && $2 < 2)) bad++ }
         END { exit !(n == 3 && !bad) }'
+}
+
+# The row named $1 of bench.csv, as "column|column|..." for columns $2...
+bench_row() {
+    local name=$1
+    shift
+    mlr --icsv --onidx --ofs '|' filter -s name="$name" '$measurement == @name' then cut -o -f "$(IFS=,; echo "$*")" \
+        "$BENCH_OUT/results/bench.csv"
+}
+# The field NAME of the run tagged TAG in bench-runs.csv.
+run_field() {
+    mlr --icsv --onidx filter -s tag="$1" '$tag == @tag' then cut -f "$2" "$BENCH_OUT/results/bench-runs.csv"
+}
+
+@test "the manager's target row runs the tuned manager (--spin 50), the sleeping default beside it" {
+    IFS='|' read -r args target verdict <<<"$(bench_row "sum_chunks_manager --spin 50, tuned: polls, then sleeps" args target verdict)"
+    [[ "$args" == *"--spin 50"* ]]
+    [ "$target" = 3 ]
+    [[ "$verdict" =~ ^(pass|miss)$ ]]
+    [[ "$(run_field manager command)" == *"sum_chunks_manager --chunks 2 --ops 2000 --spin 50" ]]
+    [ "$(run_field manager exit)" = 0 ]
+    # The default sleeps at once: no --spin on its command line.
+    [[ "$(run_field manager_sleep command)" == *"sum_chunks_manager --chunks 2 --ops 500" ]]
+    IFS='|' read -r value verdict <<<"$(bench_row "sum_chunks_manager, the default: sleeps at once" value verdict)"
+    [ "$verdict" = info ]
+    # What the tuning gains: the tuned sets per second over the default's.
+    IFS='|' read -r gain verdict <<<"$(bench_row "what a tuned manager gains: --spin 50 / the default" value verdict)"
+    [ "$verdict" = info ]
+    tuned=$(run_field manager ops_per_s)
+    default=$(run_field manager_sleep ops_per_s)
+    awk -v g="$gain" -v t="$tuned" -v d="$default" 'BEGIN { exit !(d > 0 && g > 0 && (g - t / d) ^ 2 < 0.001 * (t / d) ^ 2) }'
+}
+
+@test "cpu_mpi: efficiency on the worker ranks against two cpu_sync at once, run through scripts/mpirun" {
+    command -v mpirun >/dev/null || skip "mpirun is not installed"
+    cpus=$(getconf _NPROCESSORS_ONLN)
+    IFS='|' read -r value target estimate limit verdict <<<"$(bench_row "cpu_mpi sumsq, $cpus worker ranks (mpirun -np $cpus+1)" value target estimate limit verdict)"
+    [ "$target" = 0.95 ]
+    [ "$estimate" = best ]
+    [[ "$verdict" =~ ^(pass|miss)$ ]]
+    [[ "$value" =~ ^[0-9.]+$ ]]
+    # The limit is the cores' own, from the same round's two cpu_sync at once.
+    [ "$limit" = "$(bench_row "the cores' own: two cpu_sync sumsq at once" value)" ]
+    # The launch line: mpirun with the workers + 1 ranks; TCP for cpu_mpi+tcp.
+    [[ "$(run_field cpu_mpi_sumsq command)" == "$LAB_TOP/scripts/mpirun -np $((cpus + 1)) $LAB_BIN/cpu_mpi --workload sumsq "* ]]
+    [ "$(run_field cpu_mpi_sumsq model)" = mpi-shm ]
+    [[ "$(run_field mpi_handout_tcp command)" == "$LAB_TOP/scripts/mpirun --tcp -np 2 $LAB_BIN/cpu_mpi --workload sha256 "* ]]
+    [ "$(run_field mpi_handout_tcp model)" = mpi-tcp ]
+}
+
+@test "cpu_mpi: a task hand-out over shared memory and over TCP, in microseconds, from the records" {
+    command -v mpirun >/dev/null || skip "mpirun is not installed"
+    declare -A us=()
+    for path in shm:"cpu_mpi over shared memory (one host's default)" tcp:"cpu_mpi+tcp over TCP, as between hosts"; do
+        IFS='|' read -r value unit detail verdict <<<"$(bench_row "${path#*:}" value unit detail verdict)"
+        [ "$verdict" = info ]
+        [ "$unit" = µs ]
+        # The value is the record's roundtrip_us (one round: its median).
+        record=$(run_field "mpi_handout_${path%%:*}" extra | sed -n 's/.*roundtrip_us=\([0-9.]*\).*/\1/p')
+        [ -n "$record" ]
+        awk -v v="$value" -v r="$record" 'BEGIN { exit !(v > 0 && (v - r) ^ 2 < 0.0001 * r * r) }'
+        # With one worker every task waits for its hand-out: the time per
+        # task (seconds / tasks) is not far under the round trip.
+        awk -v d="$detail" -v v="$value" 'BEGIN { exit !(d > 0 && d >= v * 0.5) }'
+        us[${path%%:*}]=$value
+    done
+    # TCP through the loopback costs more per round trip than shared memory.
+    awk -v s="${us[shm]}" -v t="${us[tcp]}" 'BEGIN { exit !(t > s) }'
 }
 
 @test "libcurl_load starts libcurl and reports its version" {

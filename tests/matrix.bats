@@ -8,9 +8,9 @@
 
 load helpers
 
-LESSONS="io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads cpu_multiprocessing sum_chunks_manager"
+LESSONS="io_sync io_threads io_multiprocessing io_async cpu_sync cpu_threads cpu_multiprocessing sum_chunks_manager race"
 ! command -v mpirun >/dev/null || LESSONS+=" cpu_mpi"   # run through scripts/mpirun
-HEADER="timestamp,experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,repeat,seconds,wall_s,user_s,sys_s,max_rss_kb,vol_cs,invol_cs,cpu_util,exit,errors,bytes,result,total,ops_per_s,tag,command,host,cpus,cpu_model,cc,libcurl,openssl,commit"
+HEADER="timestamp,experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,repeat,seconds,wall_s,user_s,sys_s,max_rss_kb,vol_cs,invol_cs,cpu_util,exit,errors,bytes,result,total,ops_per_s,extra,tag,command,host,cpus,cpu_model,cc,libcurl,openssl,commit"
 
 # The value in column NAME of data row ROW (1 = the first after the header).
 csv_get() { csv_column "$1" "$2" "$3"; }
@@ -129,7 +129,8 @@ quick_repeat() {
         [ "$(csv_get "$summary" failed "$row")" = 0 ]
         [ "$(csv_get "$summary" runs "$row")" = "$(quick_repeat)" ]
         experiment=$(csv_get "$summary" experiment "$row")
-        if [ "$experiment" != sum_chunks_manager ]; then
+        # The manager and the race have no sequential baseline.
+        if [ "$experiment" != sum_chunks_manager ] && [ "$experiment" != race ]; then
             for column in speedup ideal_s efficiency; do
                 value=$(csv_get "$summary" "$column" "$row")
                 [[ "$value" =~ $number ]] || { echo "row $row $column='$value'" >&2; false; }
@@ -168,13 +169,47 @@ quick_repeat() {
 }
 
 @test "the charts are PNGs of the expected size, with SVGs beside them" {
-    for chart in io_models:1000x600 io_workers:1000x600 cpu_speedup:1200x700 manager:1000x600 gil:1000x600; do
+    for chart in io_models:1000x600 io_workers:1000x600 cpu_speedup:1200x700 manager:1000x600 gil:1000x600 race:1200x560; do
         png=$LAB_COPY/plots/${chart%%:*}.png
         is_png "$png"
         [ "$(png_size "$png")" = "${chart#*:}" ]
         [ "$(stat -c %s "$png")" -gt 10000 ]
         grep -q "<svg" "$LAB_COPY/plots/${chart%%:*}.svg"
     done
+}
+
+@test "the race chart is drawn from the summary's medians of lost= and ns_per_increment=" {
+    summary=$LAB_COPY/results/summary.csv
+    dir=$BATS_TEST_TMPDIR
+    # Every race configuration has the medians of its record's numbers;
+    # the lock and the atomic add lose nothing, nor does one thread alone.
+    mlr --icsv --onidx --ofs '|' filter '$experiment == "race"' then cut -o -f model,workers,extra "$summary" >"$dir/race"
+    [ "$(wc -l <"$dir/race")" -eq 6 ]
+    while IFS='|' read -r mode workers extra; do
+        [[ "$extra" =~ (^| )expected=$((workers * 1000000))( |$) ]] || { echo "$mode $workers: $extra" >&2; false; }
+        [[ "$extra" =~ (^| )ns_per_increment=[0-9.]+( |$) ]]
+        [[ "$extra" =~ (^| )lost=([0-9]+)( |$) ]]
+        [ "$mode" = plain ] && [ "$workers" -gt 1 ] || [ "${BASH_REMATCH[2]}" = 0 ]
+    done <"$dir/race"
+    # Drawn from those rows alone: each ns per increment is a label in the SVG.
+    mlr --icsv --ocsv filter '$experiment == "race"' "$summary" >"$dir/race.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/race.csv" --out "$dir/plots"
+    is_png "$dir/plots/race.png"
+    [ "$(png_size "$dir/plots/race.png")" = 1200x560 ]
+    [ ! -e "$dir/plots/cpu_speedup.png" ]
+    while IFS='|' read -r mode workers extra; do
+        ns=$(sed 's/.*ns_per_increment=\([0-9.]*\).*/\1/' <<<"$extra")
+        grep -qF ">$(printf '%.1f' "$ns")<" "$dir/plots/race.svg" || { echo "no label $ns" >&2; false; }
+    done <"$dir/race"
+    # A row without its numbers is reported and left out; no race rows, no chart.
+    mlr --icsv --ocsv put 'if ($model == "mutex") { $extra = "" }' "$dir/race.csv" >"$dir/nomutex.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/nomutex.csv" --out "$dir/plots2"
+    [[ "$stderr" == *"race mutex workers=1: no lost="*"row left out"* ]]
+    is_png "$dir/plots2/race.png"
+    mlr --icsv --ocsv filter '$experiment != "race"' "$summary" >"$dir/norace.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/norace.csv" --out "$dir/plots3"
+    [[ "$stderr" == *"no rows for race"* ]]
+    [ ! -e "$dir/plots3/race.png" ]
 }
 
 @test "the lab server is stopped after make all" {
@@ -213,6 +248,15 @@ quick_repeat() {
     [[ "$(csv_get "$out" max_rss_kb 3)" =~ ^[0-9]+$ ]]
     [[ "$(csv_get "$out" wall_s 3)" =~ ^[0-9]+\.[0-9]+$ ]]
     [ "$stderr" = "[1/1] fake_threads workload=nap tasks=1 workers=2 latency_ms=30: 0 s" ]
+}
+
+@test "scripts/run keeps the record's other pairs in extra, as printed" {
+    out=$BATS_TEST_TMPDIR/runs.csv
+    run -0 --separate-stderr "$LAB_TOP/scripts/run" --repeat 1 --out "$out" -- "$LAB_BIN/race" --mode mutex --workers 2 --increments 1000
+    extra=$(csv_get "$out" extra 1)
+    [[ "$extra" =~ ^increments=1000\ expected=2000\ counted=2000\ lost=0\ ns_per_increment=[0-9.]+$ ]] || { echo "extra '$extra'" >&2; false; }
+    [ "$(csv_get "$out" model 1)" = mutex ]
+    [ "$(csv_get "$out" workers 1)" = 2 ]
 }
 
 @test "scripts/run records a failed run with its exit status, and exits 1" {
