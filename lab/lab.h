@@ -89,6 +89,16 @@ struct lab_cpu {
 void lab_cpu_options(int argc, char **argv, const char *summary,
                      struct lab_cpu *o, unsigned flags);
 
+/* The options of the manager lesson (sum_chunks_manager): sum 1..numbers
+ * in `chunks` children, each storing its part 1 + ops times; spin_us, the
+ * tuning; shared_memory, the dict in shared memory. At most max_chunks. */
+struct lab_manager {
+    long long numbers, chunks, ops, spin_us;
+    bool shared_memory;
+};
+void lab_manager_options(int argc, char **argv, const char *summary,
+                         struct lab_manager *o, long long max_chunks);
+
 /* ---- Errors ------------------------------------------------------------ */
 
 /* Bad usage: "<program>: <message>" on stderr, exit 2. */

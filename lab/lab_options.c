@@ -248,3 +248,25 @@ void lab_cpu_options(int argc, char **argv, const char *summary,
     if (o->workers > o->tasks && !(flags & LAB_WORKERS_AS_GIVEN))
         o->workers = o->tasks;      /* no idle workers */
 }
+
+void lab_manager_options(int argc, char **argv, const char *summary,
+                         struct lab_manager *o, long long max_chunks)
+{
+    *o = (struct lab_manager){ .numbers = 100, .chunks = 4 };
+    const struct lab_opt opts[] = {
+        { "numbers", LAB_NUMBER, "N", "sum 1..N (default 100, at most 10^12)",
+          .number = &o->numbers, .min = 1, .max = 1000000000000LL },
+        { "chunks", LAB_NUMBER, "K", "in K chunks, a child process each "
+          "(default 4)", .number = &o->chunks, .min = 1, .max = max_chunks },
+        { "ops", LAB_NUMBER, "N", "store each part N more times (default 0)",
+          .number = &o->ops, .max = 1000000000 },
+        { "spin", LAB_NUMBER, "US", "tuning: poll up to US microseconds before "
+          "sleeping (default 0: sleep at once)", .number = &o->spin_us, .max = 1000000 },
+        { "shared-memory", LAB_FLAG, NULL, "keep the dict in shared memory, "
+          "not in a manager", .flag = &o->shared_memory },
+        { 0 }
+    };
+    lab_parse(argc, argv, summary, opts);
+    if (o->chunks > o->numbers)
+        lab_usage_error("--chunks %lld: more than the %lld numbers", o->chunks, o->numbers);
+}
