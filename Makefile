@@ -64,8 +64,8 @@ $(BIN)/sum_chunks_manager: $(O)/procs.o $(O)/dict.o
 $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@
 
-# The I/O lessons with options of their own beside the I/O set.
-$(BIN)/io_coroutines $(BIN)/io_hybrid: $(O)/lab_more.o
+# io_hybrid's processes (procs.c) and files written whole (outfile.c).
+$(BIN)/io_hybrid: $(O)/procs.o $(O)/outfile.o
 
 $(O)/cpu_mpi.o: experiments/cpu_mpi.c | $(O) deps-check
 	$(CC) -Ilab $(LAB_CPPFLAGS) $(MPI_CFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@
