@@ -216,13 +216,7 @@ print(5 * a)')
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in "${CPU_LESSONS[@]}"; do
-        for redirect in '>/dev/full' '>&-'; do
-            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-                --tasks 3 --size 1000 --trace "$BATS_TEST_TMPDIR/t.json"
-            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
-            [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" task 3/3 60
-        done
+        unwritable_record "$lesson" task --tasks 3 --size 1000
     done
 }
 

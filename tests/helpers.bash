@@ -135,3 +135,18 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
 
 # True when the decimal $1 is below $2.
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# Run lesson $1 (with the arguments after $2) for 3 units, its stdout
+# /dev/full and then closed: exit 1, one line on stderr, and the --trace
+# file still whole (3 spans of category $2).
+unwritable_record() {
+    local lesson=$1 category=$2 redirect
+    shift 2
+    for redirect in '>/dev/full' '>&-'; do
+        run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
+            "$@" --trace "$BATS_TEST_TMPDIR/t.json"
+        [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; return 1; }
+        [[ "$stderr" == *"write error on standard output"* ]] || return 1
+        run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" "$category" 3/3 60
+    done
+}

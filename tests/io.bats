@@ -318,13 +318,7 @@ raises_soft_limit() {
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in io_sync io_threads io_multiprocessing; do
-        for redirect in '>/dev/full' '>&-'; do
-            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-                --url "$LAB_BASE/delay?bytes=1" --requests 3 --trace "$BATS_TEST_TMPDIR/t.json"
-            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
-            [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" request 3/3 60
-        done
+        unwritable_record "$lesson" request --url "$LAB_BASE/delay?bytes=1" --requests 3
     done
 }
 
