@@ -40,7 +40,7 @@
  * mutex guards it, not atomics (a key and its value change as one, which no
  * lock-free instruction does); a robust one, so that a child killed holding
  * it is no hang [2]. */
-static struct lab_manager o;      /* the options (lab_options.c) */
+static struct lab_manager o;            /* the options (lab_options.c) */
 static struct dict *shared_dict;        /* --shared-memory, else NULL */
 static struct procs_counter *sets_done; /* per child, shared: --progress */
 static struct link { int user, manager; } links[DICT_MAX + 1];  /* [chunks]: the parent's */
