@@ -58,14 +58,14 @@ $(BIN)/io_%: $(O)/io_%.o $(O)/fetch.o $(LAB_O) $(GIL_O) | $(BIN)
 
 # io_async's handles, connection caches and retries (fetch_multi.c).
 $(BIN)/io_async: $(O)/fetch_multi.o
-# sum_chunks_manager's fork and wait, with care (procs.c).
-$(BIN)/sum_chunks_manager: $(O)/procs.o
+# sum_chunks_manager's fork and wait, with care (procs.c), and its dict (dict.c).
+$(BIN)/sum_chunks_manager: $(O)/procs.o $(O)/dict.o
 
 $(BIN)/cpu_%: $(O)/cpu_%.o $(LAB_O) $(O)/workloads.o $(GIL_O) | $(BIN)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(CRYPTO_LIBS) -o $@
 
-# The I/O lessons with options of their own beside the I/O set.
-$(BIN)/io_coroutines $(BIN)/io_hybrid: $(O)/lab_more.o
+# io_hybrid's processes (procs.c) and files written whole (outfile.c).
+$(BIN)/io_hybrid: $(O)/procs.o $(O)/outfile.o
 
 $(O)/cpu_mpi.o: experiments/cpu_mpi.c | $(O) deps-check
 	$(CC) -Ilab $(LAB_CPPFLAGS) $(MPI_CFLAGS) $(CPPFLAGS) $(LAB_CFLAGS) $(CFLAGS) -c $< -o $@

@@ -46,7 +46,6 @@
 
 #include "fetch.h"
 #include "lab.h"
-#include "lab_more.h"
 #include "trace.h"
 
 enum { MAX_WORKERS = 100000, TICK_MS = 20 };   /* a signal is seen within a tick */

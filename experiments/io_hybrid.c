@@ -8,9 +8,9 @@
  * them and its letter counts to a file under --out [3], whole or not at all
  * (a temporary name, then rename), so no reader sees half a file, even
  * after a Ctrl-C. The parent adds the counts up: the most common letter.
- * Fork hygiene [4]: stdout is flushed before fork (or a child's copy of the
- * buffer prints twice), each child makes its own easy handles and ends
- * with _exit (no atexit handler runs). Request k of iteration i is number
+ * Fork hygiene [4] (procs.c): stdout is flushed before fork (or a child's
+ * copy of the buffer prints twice), each child makes its own easy handles
+ * and ends with _exit (no atexit handler runs). Request k of iteration i is number
  * i x R + k, put for "{n}" in the URL: the lab server's /letters?n= gives
  * each 100 letters of its own, the same on every run.
  *
@@ -39,7 +39,8 @@
 
 #include "fetch.h"
 #include "lab.h"
-#include "lab_more.h"
+#include "outfile.h"
+#include "procs.h"
 #include "trace.h"
 
 enum { MAX_PROCESSES = 256, MAX_THREADS = 512, MAX_ITERATIONS = 100000 };
@@ -120,7 +121,7 @@ static void run_iteration(struct shared *sh, long long i, struct worker *ws)
         lab_check("pthread_join", pthread_join(ws[t].thread, NULL));
     char path[4096];                /* [3] whole, or not at all */
     snprintf(path, sizeof path, "%s/iteration-%lld.txt", sh->dir, i);
-    if (!lab_stop_signal && !lab_write_whole(path, fill, &ws[0]) && !lab_stop_signal)
+    if (!lab_stop_signal && !outfile_write_whole(path, fill, &ws[0]) && !lab_stop_signal)
         lab_die("iteration %lld: cannot write %s: %s", i, path, strerror(errno));
     atomic_store(&r->ready, !lab_stop_signal);
     while (requests-- > 0)
@@ -132,6 +133,7 @@ static _Noreturn void child_main(struct shared *sh, long long index)     /* [1] 
 {
     static struct worker ws[MAX_THREADS];   /* each child's own copy */
     trace_process("child %lld", index);
+    lab_catch_signals();            /* a stop ends the file under way whole, or none */
     for (long long t = 0; t < sh->threads; t++) {
         fetch_kept_init(&ws[t].k, sh->opt);     /* [4] made after the fork */
         ws[t].k.f.lane = (long)t + 1;          /* fetch_run traces each request here */
@@ -143,6 +145,13 @@ static _Noreturn void child_main(struct shared *sh, long long index)     /* [1] 
     for (long long t = 0; t < sh->threads; t++)
         fetch_kept_cleanup(&ws[t].k);
     _exit(0);                       /* [4] */
+}
+
+static struct shared *shown;    /* what show_progress draws */
+
+static void show_progress(void)
+{
+    lab_progress(shown->requests_done, shown->iterations * shown->opt->requests);
 }
 
 int main(int argc, char **argv)
@@ -161,7 +170,7 @@ int main(int argc, char **argv)
     };
     struct lab_io o = { .requests = 30, .workers = 5 };
     lab_io_options_more(argc, argv, summary, &o, MAX_THREADS, 0, more);
-    lab_out_folder("out", dir);
+    outfile_folder("out", dir);
     if (threads)                    /* --threads, the name here for --workers */
         o.workers = threads < o.requests ? threads : o.requests;
     processes = processes < iterations ? processes : iterations;
@@ -174,20 +183,16 @@ int main(int argc, char **argv)
     if (sh == MAP_FAILED)
         lab_die("no memory for %lld iterations: %s", iterations, strerror(errno));
     *sh = (struct shared){ .opt = &o, .dir = dir, .iterations = iterations, .threads = o.workers };
+    shown = sh;
     double start = lab_now();
-    long long running = 0, died = 0, total = iterations * o.requests;
+    long long died = 0, total = iterations * o.requests;
     for (long long k = 0; k < processes; k++) {
-        fflush(stdout);             /* [4] */
-        pid_t pid = fork();
-        if (pid == 0)
+        pids[k] = procs_fork();     /* [4]; if one fails, those started stop */
+        if (pids[k] == 0)
             child_main(sh, k);
-        if (pid < 0 && ++died) {    /* stop those started: no orphans */
-            fprintf(stderr, "io_hybrid: fork: %s\n", strerror(errno));
-            break;
-        }
-        pids[running++] = pid;
     }
-    died += lab_wait_children(pids, running, died > 0, &sh->requests_done, total);
+    for (long long k = 0; k < processes; k++)
+        died += !procs_join(&pids[k], "child", k, show_progress);
     double seconds = lab_now() - start;
     lab_progress_end();
     long long done = sh->requests_done, failed = 0, bytes = 0, letters[26] = { 0 };

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "trace.h"
 
@@ -198,4 +200,50 @@ void fetch_report(const char *experiment, const struct lab_io *o,
     lab_record("experiment=%s requests=%lld workers=%lld seconds=%.6f bytes=%lld "
                "errors=%lld done=%lld%s%s", experiment, o->requests, workers, seconds,
                bytes, failed, done, *extra ? " " : "", extra);
+}
+
+/* libcurl hands the body over in pieces: append each (f.bytes is set back
+ * to 0 by fetch_prepare, so a retry starts the body afresh). */
+static size_t keep_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct fetch_kept *k = userp;
+    size_t n = size * nmemb, have = (size_t)k->f.bytes;
+    if (have + n + 1 > k->cap) {
+        char *bigger = realloc(k->body, (have + n + 1) * 2);
+        if (!bigger)
+            return 0;               /* libcurl fails the transfer */
+        k->body = bigger;
+        k->cap = (have + n + 1) * 2;
+    }
+    memcpy(k->body + have, data, n);
+    k->body[have + n] = '\0';
+    k->f.bytes += (long long)n;
+    return n;
+}
+
+void fetch_kept_init(struct fetch_kept *k, const struct lab_io *o)
+{
+    *k = (struct fetch_kept){ .opt = *o, .all = o };
+    fetch_init(&k->f, &k->opt);
+    FETCH_SET(k->f.easy, CURLOPT_WRITEFUNCTION, keep_body);
+}
+
+void fetch_kept_cleanup(struct fetch_kept *k)
+{
+    fetch_cleanup(&k->f);
+    free(k->body);
+    k->body = NULL;
+}
+
+bool fetch_kept_run(struct fetch_kept *k, long long n, long long *bytes)
+{
+    const char *url = k->all->urls[n % (long long)k->all->n_urls];
+    const char *mark = strstr(url, "{n}");
+    if (mark)
+        snprintf(k->url, sizeof k->url, "%.*s%lld%s", (int)(mark - url), url, n, mark + 3);
+    else
+        snprintf(k->url, sizeof k->url, "%s", url);
+    k->opt.urls[0] = k->url;        /* fetch_prepare takes urls[n % 1] */
+    k->opt.n_urls = 1;
+    return fetch_run(&k->f, n, bytes);
 }

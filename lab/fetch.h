@@ -57,6 +57,21 @@ long fetch_retry_after_ms(struct fetch *f);
  * "request" span on f->lane (--trace). */
 bool fetch_run(struct fetch *f, long long request, long long *bytes);
 
+/* A download that keeps the answer's body (fetch_run only counts it). */
+struct fetch_kept {
+    struct fetch f;                 /* first: the write callback gets &f */
+    const struct lab_io *all;       /* the options as given */
+    struct lab_io opt;              /* a copy, pointed at this request's URL */
+    char url[2048];
+    char *body;                     /* the last answer, NUL-terminated */
+    size_t cap;
+};
+void fetch_kept_init(struct fetch_kept *k, const struct lab_io *o);
+void fetch_kept_cleanup(struct fetch_kept *k);
+/* As fetch_run, for request n: the --url values in turn, with "{n}" in
+ * the URL replaced by n; the body is in k->body after a success. */
+bool fetch_kept_run(struct fetch_kept *k, long long n, long long *bytes);
+
 /* The end of every I/O lesson: "Downloaded D of N (B bytes, E errors) in
  * S s", then the record line: experiment, requests, workers, seconds,
  * bytes, errors, done, and `extra` (more key=value pairs, or ""). */

@@ -80,6 +80,16 @@ enum { LAB_ACCEPT_GIL = 1, LAB_WORKERS_AS_GIVEN = 2 };
 void lab_io_options(int argc, char **argv, const char *summary,
                     struct lab_io *o, long long max_workers, unsigned flags);
 
+/* lab_io_options for a lesson that takes a few options more (io_coroutines'
+ * --block-ms, io_hybrid's --iterations, --processes, --threads and --out),
+ * listed in a table of its own as for lab_parse(): LAB_NUMBER and LAB_TEXT
+ * only, the table ending with {0}. They are taken out of argv first, shown
+ * by --help after the summary, and the rest goes to lab_io_options(). If
+ * o->requests is not 0 on entry, it is the lesson's default --requests. */
+void lab_io_options_more(int argc, char **argv, const char *summary,
+                         struct lab_io *o, long long max_workers,
+                         unsigned flags, const struct lab_opt *more);
+
 /* The options every CPU lesson takes. size 0 means the workload's default. */
 struct lab_cpu {
     const char *workload;
@@ -88,6 +98,16 @@ struct lab_cpu {
 };
 void lab_cpu_options(int argc, char **argv, const char *summary,
                      struct lab_cpu *o, unsigned flags);
+
+/* The options of the manager lesson (sum_chunks_manager): sum 1..numbers
+ * in `chunks` children, each storing its part 1 + ops times; spin_us, the
+ * tuning; shared_memory, the dict in shared memory. At most max_chunks. */
+struct lab_manager {
+    long long numbers, chunks, ops, spin_us;
+    bool shared_memory;
+};
+void lab_manager_options(int argc, char **argv, const char *summary,
+                         struct lab_manager *o, long long max_chunks);
 
 /* ---- Errors ------------------------------------------------------------ */
 

@@ -25,34 +25,8 @@ for i in range(tasks):
 print("%064x" % total)' "$1" "$2"
 }
 
-# Check trace file $1 against the record in $output: one task span per
-# task done (of $2), within the run's seconds, lanes never overlapping;
-# with $3, the spans come from that many child processes.
-trace_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$1" task "$(record "done")/$2" \
-        "$(record seconds)" ${3:+"$3"}
-}
-
-# Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
-# $output (its stdout), $returncode (python's: -2 when SIGINT killed it)
-# and $stop_ms (from the signal to its end).
-interrupt_after() {
-    local result
-    result=$(/usr/bin/python3 -c '
-import signal, subprocess, sys, time
-p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-time.sleep(float(sys.argv[1]))
-start = time.monotonic()
-p.send_signal(signal.SIGINT)
-out, _ = p.communicate()
-print(p.returncode, "%.1f" % ((time.monotonic() - start) * 1000))
-sys.stdout.write(out.decode())' "$@" 3>&-)
-    read -r returncode stop_ms <<<"${result%%$'\n'*}"
-    output=${result#*$'\n'}
-}
-
-# True when the decimal $1 is below $2.
-below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+# The trace file $1 against the record: a task span per task (helpers.bash).
+trace_ok() { trace_spans_ok task "$@"; }
 
 # Run every model with the arguments given; each must print $want.
 all_models_give() {
@@ -242,13 +216,7 @@ print(5 * a)')
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in "${CPU_LESSONS[@]}"; do
-        for redirect in '>/dev/full' '>&-'; do
-            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-                --tasks 3 --size 1000 --trace "$BATS_TEST_TMPDIR/t.json"
-            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
-            [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" task 3/3 60
-        done
+        unwritable_record "$lesson" task --tasks 3 --size 1000
     done
 }
 

@@ -40,34 +40,8 @@ one_line_only() {
     return 1
 }
 
-# True when the decimal $1 is below $2.
-below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-
-# Check trace file $1 against the record in $output: one request span per
-# request done (of $2), within the run's seconds, lanes never overlapping;
-# with $3, the spans come from that many child processes.
-trace_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$1" request "$(record "done")/$2" \
-        "$(record seconds)" ${3:+"$3"}
-}
-
-# Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
-# $output (its stdout), $returncode (python's: -2 when SIGINT killed it)
-# and $stop_ms (from the signal to its end).
-interrupt_after() {
-    local result
-    result=$(/usr/bin/python3 -c '
-import signal, subprocess, sys, time
-p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-time.sleep(float(sys.argv[1]))
-start = time.monotonic()
-p.send_signal(signal.SIGINT)
-out, _ = p.communicate()
-print(p.returncode, "%.1f" % ((time.monotonic() - start) * 1000))
-sys.stdout.write(out.decode())' "$@" 3>&-)
-    read -r returncode stop_ms <<<"${result%%$'\n'*}"
-    output=${result#*$'\n'}
-}
+# The trace file $1 against the record: a request span per request (helpers.bash).
+trace_ok() { trace_spans_ok request "$@"; }
 
 @test "every I/O lesson counts the exact body bytes" {
     for lesson in "${IO_LESSONS[@]}"; do
@@ -220,22 +194,24 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
     done
 }
 
+# Run lesson $1 under a soft open-file limit of $2 (skipped unless the hard
+# one allows $3): $4 requests of 1 byte after $5 s, all at once, and every
+# one must succeed, the lesson having raised the soft limit itself.
+raises_soft_limit() {
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$3" ] ||
+        skip "the hard open-file limit is below $3"
+    run -0 --separate-stderr bash -c 'ulimit -Sn "$1" && shift && exec "$@"' _ "$2" \
+        "$LAB_BIN/$1" --url "$LAB_BASE/delay?s=$5&bytes=1" --requests "$4" --workers "$4"
+    expect "$1" errors 0
+    expect "$1" bytes "$4"
+}
+
 @test "io_async raises a low soft open-file limit when the hard one allows" {
-    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1100 ] ||
-        skip "the hard open-file limit is below 1100"
-    run -0 --separate-stderr bash -c 'ulimit -Sn 256 && exec "$@"' _ \
-        "$LAB_BIN/io_async" --url "$LAB_BASE/delay?s=0.05&bytes=1" --requests 1000 --workers 1000
-    expect io_async errors 0
-    expect io_async bytes 1000
+    raises_soft_limit io_async 256 1100 1000 0.05
 }
 
 @test "io_threads counts three open files a thread (its connection, libcurl's wake-up pair) and raises the soft limit" {
-    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 700 ] ||
-        skip "the hard open-file limit is below 700"
-    run -0 --separate-stderr bash -c 'ulimit -Sn 300 && exec "$@"' _ \
-        "$LAB_BIN/io_threads" --url "$LAB_BASE/delay?s=0.3&bytes=1" --requests 200 --workers 200
-    expect io_threads errors 0
-    expect io_threads bytes 200
+    raises_soft_limit io_threads 300 700 200 0.3
 }
 
 @test "SIGINT and SIGTERM: 128+signal, the record, and nothing left running" {
@@ -342,13 +318,7 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in io_sync io_threads io_multiprocessing; do
-        for redirect in '>/dev/full' '>&-'; do
-            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-                --url "$LAB_BASE/delay?bytes=1" --requests 3 --trace "$BATS_TEST_TMPDIR/t.json"
-            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
-            [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" request 3/3 60
-        done
+        unwritable_record "$lesson" request --url "$LAB_BASE/delay?bytes=1" --requests 3
     done
 }
 

@@ -23,7 +23,6 @@ See also: cpu_threads.py, cpu_sync.py, ../cpu_multiprocessing.c.
 import functools
 import multiprocessing
 import sys
-import time
 
 import lab
 import workloads
@@ -47,15 +46,8 @@ def main():
     o = lab.cpu_options("cpu_multiprocessing.py: run the tasks on a pool of "
                         "processes (one per CPU).")
     lab.catch_signals()
-    start = time.perf_counter()
-    parts = run_all(o)
-    seconds = time.perf_counter() - start
-    result = workloads.combine(o.workload, parts)
-    print(f"Ran {len(parts)} of {o.tasks} {o.workload} tasks (size {o.size}) on "
-          f"{o.workers} processes in {seconds:.3f} s: result {result}")
-    lab.record(experiment="py_cpu_multiprocessing", workload=o.workload, tasks=o.tasks,
-               size=o.size, workers=o.workers, seconds=f"{seconds:.6f}", result=result,
-               done=len(parts), failed=0)
+    parts, seconds = lab.timed(run_all, o)
+    workloads.report("py_cpu_multiprocessing", o, parts, seconds, o.workers, on="processes")
     return lab.exit_status(0)
 
 

@@ -17,7 +17,6 @@ Expect: "Ran 10 of 10 sumsq tasks (size 4500000) in 2.0 s or so: result 30375081
 See also: cpu_threads.py, cpu_multiprocessing.py, ../cpu_sync.c.
 """
 import sys
-import time
 
 import lab
 import workloads
@@ -38,14 +37,8 @@ def main():
     o = lab.cpu_options("cpu_sync.py: run the tasks one after another, on one "
                         "thread (--workers is ignored).")
     lab.catch_signals()
-    start = time.perf_counter()
-    parts = run_all(o)
-    seconds = time.perf_counter() - start
-    result = workloads.combine(o.workload, parts)
-    print(f"Ran {len(parts)} of {o.tasks} {o.workload} tasks (size {o.size}) "
-          f"in {seconds:.3f} s: result {result}")
-    lab.record(experiment="py_cpu_sync", workload=o.workload, tasks=o.tasks, size=o.size,
-               workers=1, seconds=f"{seconds:.6f}", result=result, done=len(parts), failed=0)
+    parts, seconds = lab.timed(run_all, o)
+    workloads.report("py_cpu_sync", o, parts, seconds, workers=1)
     return lab.exit_status(0)
 
 

@@ -21,7 +21,6 @@ See also: cpu_sync.py, cpu_multiprocessing.py, ../cpu_threads.c (--gil), ../gil.
 """
 import concurrent.futures
 import sys
-import time
 
 import lab
 import workloads
@@ -51,15 +50,9 @@ def main():
                         "(default: one per CPU), under the GIL.", accept_gil=True)
     gil, interval_us = lab.gil_apply(o)
     lab.catch_signals()
-    start = time.perf_counter()
-    parts = run_all(o)
-    seconds = time.perf_counter() - start
-    result = workloads.combine(o.workload, parts)
-    print(f"Ran {len(parts)} of {o.tasks} {o.workload} tasks (size {o.size}) on "
-          f"{o.workers} threads in {seconds:.3f} s: result {result}")
-    lab.record(experiment="py_cpu_threads", workload=o.workload, tasks=o.tasks, size=o.size,
-               workers=o.workers, seconds=f"{seconds:.6f}", result=result, done=len(parts),
-               failed=0, gil=gil, switch_interval_us=interval_us)
+    parts, seconds = lab.timed(run_all, o)
+    workloads.report("py_cpu_threads", o, parts, seconds, o.workers, on="threads",
+                     gil=gil, switch_interval_us=interval_us)
     return lab.exit_status(0)
 
 

@@ -23,7 +23,6 @@ See also: io_threads.py, io_sync.py, ../io_async.c.
 import asyncio
 import signal
 import sys
-import time
 
 import aiohttp
 
@@ -48,10 +47,7 @@ async def download_one(session, semaphore, o, i, tally):
     ok = status is not None and 200 <= status <= 299
     if status is not None and not ok:
         lab.report_failure(i, f"HTTP status {status}")
-    tally["failed"] += not ok
-    tally["bytes"] += len(body) if ok else 0
-    tally["done"] += 1
-    tally["progress"].update(tally["done"])
+    lab.count_download(tally, len(body) if ok else None)
 
 
 async def download_all(o, tally):
@@ -84,12 +80,7 @@ def main():
                        "loop keeping W downloads in flight (default: all).",
                        default_workers=0, max_workers=1_000_000)
     lab.reserve_files(o.workers, "workers", o.workers)
-    tally = {"done": 0, "failed": 0, "bytes": 0,
-             "progress": lab.Progress(o.requests, o.progress)}
-    start = time.perf_counter()
-    asyncio.run(download_all(o, tally))
-    seconds = time.perf_counter() - start
-    tally["progress"].end()
+    tally, seconds = lab.tally_downloads(o, lambda o, tally: asyncio.run(download_all(o, tally)))
     lab.fetch_report("py_io_async", o, o.workers, seconds, tally["bytes"], tally["failed"],
                      tally["done"])
     return lab.exit_status(tally["failed"])

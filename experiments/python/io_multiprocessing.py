@@ -22,7 +22,6 @@ See also: io_threads.py, io_sync.py, ../io_multiprocessing.c.
 import functools
 import multiprocessing
 import sys
-import time
 
 import requests
 
@@ -48,10 +47,7 @@ def download_all(o, tally):
         try:
             for nbytes in pool.imap_unordered(functools.partial(download_one, o),
                                               range(o.requests)):       # [2]
-                tally["failed"] += nbytes is None
-                tally["bytes"] += nbytes or 0
-                tally["done"] += 1
-                tally["progress"].update(tally["done"])
+                lab.count_download(tally, nbytes)
         except lab.Interrupted:
             pass
 
@@ -62,12 +58,7 @@ def main():
                        default_workers=lab.online_cpus(), max_workers=1024)
     lab.reserve_files(o.workers, "workers", o.workers)
     lab.catch_signals()
-    tally = {"done": 0, "failed": 0, "bytes": 0,
-             "progress": lab.Progress(o.requests, o.progress)}
-    start = time.perf_counter()
-    download_all(o, tally)
-    seconds = time.perf_counter() - start
-    tally["progress"].end()
+    tally, seconds = lab.tally_downloads(o, download_all)
     lab.fetch_report("py_io_multiprocessing", o, o.workers, seconds, tally["bytes"],
                      tally["failed"], tally["done"])
     return lab.exit_status(tally["failed"])

@@ -18,7 +18,6 @@ Expect: "Downloaded 40 of 40 (680 bytes, 0 errors) in 2.1 s or so" and then
 See also: io_threads.py, io_multiprocessing.py, io_async.py, ../io_sync.c.
 """
 import sys
-import time
 
 import requests
 
@@ -30,25 +29,14 @@ def download_all(o, tally):
     with requests.Session() as session:                             # [1]
         for i in range(o.requests):
             nbytes = lab.fetch(session, o, i)
-            tally["failed"] += nbytes is None
-            tally["bytes"] += nbytes or 0
-            tally["done"] += 1
-            tally["progress"].update(tally["done"])
+            lab.count_download(tally, nbytes)
 
 
 def main():
     o = lab.io_options("io_sync.py: download the URLs one after another, on one "
                        "requests.Session.", default_workers=1, max_workers=1)
     lab.catch_signals()
-    tally = {"done": 0, "failed": 0, "bytes": 0,
-             "progress": lab.Progress(o.requests, o.progress)}
-    start = time.perf_counter()
-    try:
-        download_all(o, tally)
-    except lab.Interrupted:
-        pass                        # the download in hand is not counted
-    seconds = time.perf_counter() - start
-    tally["progress"].end()
+    tally, seconds = lab.tally_downloads(o, download_all)
     lab.fetch_report("py_io_sync", o, 1, seconds, tally["bytes"], tally["failed"],
                      tally["done"])
     return lab.exit_status(tally["failed"])

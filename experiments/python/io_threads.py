@@ -22,7 +22,6 @@ See also: io_sync.py, io_multiprocessing.py, io_async.py, ../io_threads.c.
 import concurrent.futures
 import sys
 import threading
-import time
 
 import requests
 
@@ -51,10 +50,7 @@ def download_all(o, tally):
         for nbytes in executor.map(lambda i: download_one(o, i), range(o.requests)):  # [1]
             if nbytes == "stopped":
                 break
-            tally["failed"] += nbytes is None
-            tally["bytes"] += nbytes or 0
-            tally["done"] += 1
-            tally["progress"].update(tally["done"])
+            lab.count_download(tally, nbytes)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -66,15 +62,7 @@ def main():
     gil, _ = lab.gil_apply(o)
     lab.reserve_files(o.workers, "workers", o.workers)
     lab.catch_signals()
-    tally = {"done": 0, "failed": 0, "bytes": 0,
-             "progress": lab.Progress(o.requests, o.progress)}
-    start = time.perf_counter()
-    try:
-        download_all(o, tally)
-    except lab.Interrupted:
-        pass
-    seconds = time.perf_counter() - start
-    tally["progress"].end()
+    tally, seconds = lab.tally_downloads(o, download_all)
     lab.fetch_report("py_io_threads", o, o.workers, seconds, tally["bytes"], tally["failed"],
                      tally["done"], gil=gil)
     return lab.exit_status(tally["failed"])

@@ -266,6 +266,36 @@ def fetch(session, o, request):
     return len(body)
 
 
+def timed(step, *args):
+    """step(*args), and the seconds it took (the monotonic clock)."""
+    start = time.perf_counter()
+    value = step(*args)
+    return value, time.perf_counter() - start
+
+
+def tally_downloads(o, download_all):
+    """Time download_all(o, tally), which counts every download that ended
+    into tally (count_download) and draws the bar; a signal ends it, and
+    what ended before it counts. Returns the tally and the seconds."""
+    tally = {"done": 0, "failed": 0, "bytes": 0, "progress": Progress(o.requests, o.progress)}
+    start = time.perf_counter()
+    try:
+        download_all(o, tally)
+    except Interrupted:
+        pass                        # the downloads in hand are not counted
+    seconds = time.perf_counter() - start
+    tally["progress"].end()
+    return tally, seconds
+
+
+def count_download(tally, nbytes):
+    """One download ended: its body's bytes, or None if it failed."""
+    tally["failed"] += nbytes is None
+    tally["bytes"] += nbytes or 0
+    tally["done"] += 1
+    tally["progress"].update(tally["done"])
+
+
 def fetch_report(experiment, o, workers, seconds, nbytes, failed, done, **extra):
     """The end of every I/O twin, as fetch_report() ends every I/O lesson."""
     print(f"Downloaded {done - failed} of {o.requests} ({nbytes} bytes, {failed} errors) "
