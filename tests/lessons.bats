@@ -111,11 +111,7 @@ PY
             continue
         fi
         # The examples are written to be pasted from the top of the lab.
-        # Under ASan, Open MPI's own allocations outlive MPI_Finalize: no
-        # leak check under the launcher (as tests/mpi.bats).
-        (cd "$LAB_TOP" && { ! under_launcher "$name" || [ "${LAB_SANITIZED:-}" != asan ] ||
-                              export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"; } &&
-            eval "timeout 120 ${cmd/bin\/$name/$LAB_BIN/$name}") \
+        (cd "$LAB_TOP" && eval "timeout 120 ${cmd/bin\/$name/$LAB_BIN/$name}") \
             >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- ||
             bad+="$name: '$cmd' failed: $(tail -n 2 "$BATS_TEST_TMPDIR/$name.err")"$'\n'
         got=$(printed_keys "$BATS_TEST_TMPDIR/$name.out")
