@@ -29,8 +29,8 @@ print("%064x" % total)' "$1" "$2"
 # task done (of $2), within the run's seconds, lanes never overlapping;
 # with $3, the spans come from that many child processes.
 trace_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$1" task "$(record "done")/$2" \
-        "$(record seconds)" ${3:+"$3"}
+    "$LAB_TOP/tests/trace_check.py" "$1" "$(record seconds)" task "$(record "done")/$2" \
+        ${3:+"children=$3"}
 }
 
 # Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
@@ -247,7 +247,7 @@ print(5 * a)')
                 --tasks 3 --size 1000 --trace "$BATS_TEST_TMPDIR/t.json"
             [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
             [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" task 3/3 60
+            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 task 3/3
         done
     done
 }

@@ -47,8 +47,8 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 # request done (of $2), within the run's seconds, lanes never overlapping;
 # with $3, the spans come from that many child processes.
 trace_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$1" request "$(record "done")/$2" \
-        "$(record seconds)" ${3:+"$3"}
+    "$LAB_TOP/tests/trace_check.py" "$1" "$(record seconds)" request "$(record "done")/$2" \
+        ${3:+"children=$3"}
 }
 
 # Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
@@ -347,7 +347,7 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
                 --url "$LAB_BASE/delay?bytes=1" --requests 3 --trace "$BATS_TEST_TMPDIR/t.json"
             [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
             [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" request 3/3 60
+            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 request 3/3
         done
     done
 }
