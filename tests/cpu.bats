@@ -25,35 +25,6 @@ for i in range(tasks):
 print("%064x" % total)' "$1" "$2"
 }
 
-# Check trace file $1 against the record in $output: one task span per
-# task done (of $2), within the run's seconds, lanes never overlapping;
-# with $3, the spans come from that many child processes.
-trace_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$1" "$(record seconds)" task "$(record "done")/$2" \
-        ${3:+"children=$3"}
-}
-
-# Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
-# $output (its stdout), $returncode (python's: -2 when SIGINT killed it)
-# and $stop_ms (from the signal to its end).
-interrupt_after() {
-    local result
-    result=$(/usr/bin/python3 -c '
-import signal, subprocess, sys, time
-p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-time.sleep(float(sys.argv[1]))
-start = time.monotonic()
-p.send_signal(signal.SIGINT)
-out, _ = p.communicate()
-print(p.returncode, "%.1f" % ((time.monotonic() - start) * 1000))
-sys.stdout.write(out.decode())' "$@" 3>&-)
-    read -r returncode stop_ms <<<"${result%%$'\n'*}"
-    output=${result#*$'\n'}
-}
-
-# True when the decimal $1 is below $2.
-below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-
 # Run every model with the arguments given; each must print $want.
 all_models_give() {
     local want=$1 lesson
@@ -212,15 +183,15 @@ print(5 * a)')
     trace=$BATS_TEST_TMPDIR/trace.json
     args=(--workload sumsq --tasks 12 --size 2_000_000)
     run -0 --separate-stderr "$LAB_BIN/cpu_sync" "${args[@]}" --trace "$trace"
-    run -0 trace_ok "$trace" 12
+    run -0 trace_ok task "$trace" 12
     [[ "$output" == *" lanes=1 "* ]]
     run -0 --separate-stderr "$LAB_BIN/cpu_threads" "${args[@]}" --workers 3 --trace "$trace"
-    run -0 trace_ok "$trace" 12
+    run -0 trace_ok task "$trace" 12
     [[ "$output" == *" lanes=3 "* ]]
     run -0 --separate-stderr "$LAB_BIN/cpu_threads" "${args[@]}" --workers 2 --gil --trace "$trace"
-    run -0 trace_ok "$trace" 12
+    run -0 trace_ok task "$trace" 12
     run -0 --separate-stderr "$LAB_BIN/cpu_multiprocessing" "${args[@]}" --workers 3 --trace "$trace"
-    run -0 trace_ok "$trace" 12 3
+    run -0 trace_ok task "$trace" 12 3
     grep -q '"workload":"sumsq"' "$trace"
 }
 
@@ -234,7 +205,7 @@ print(5 * a)')
         below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
         below 0 "$(record "done")"
         below "$(record "done")" 1000
-        run -0 trace_ok "$trace" 1000
+        run -0 trace_ok task "$trace" 1000
         run -0 find "$BATS_TEST_TMPDIR" -name 'trace.json.*'
         [ -z "$output" ]
     done
@@ -242,13 +213,7 @@ print(5 * a)')
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in "${CPU_LESSONS[@]}"; do
-        for redirect in '>/dev/full' '>&-'; do
-            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-                --tasks 3 --size 1000 --trace "$BATS_TEST_TMPDIR/t.json"
-            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
-            [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 task 3/3
-        done
+        record_unwritable task "$lesson" --tasks 3 --size 1000
     done
 }
 

@@ -107,3 +107,47 @@ rows_are_whole() {
     [ "$records" -eq $(($(wc -l <"$1") - 1)) ] || { echo "$1: $records records in $(wc -l <"$1") lines" >&2; return 1; }
     [ -z "$(tail -c1 "$1")" ] || { echo "$1 does not end with a newline" >&2; return 1; }
 }
+
+# Check trace file $2 against the record in $output: one span of category
+# $1 per unit done (of $3), and what tests/trace_check.py holds every trace
+# to; with $4, the spans come from that many child processes.
+trace_ok() {   # trace_ok UNIT FILE TOTAL [CHILDREN]
+    "$LAB_TOP/tests/trace_check.py" "$2" "$(record seconds)" "$1" "$(record "done")/$3" \
+        ${4:+"children=$4"}
+}
+
+# Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
+# $output (its stdout), $returncode (python's: -2 when SIGINT killed it)
+# and $stop_ms (from the signal to its end).
+interrupt_after() {
+    local result
+    result=$(/usr/bin/python3 -c '
+import signal, subprocess, sys, time
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+time.sleep(float(sys.argv[1]))
+start = time.monotonic()
+p.send_signal(signal.SIGINT)
+out, _ = p.communicate()
+print(p.returncode, "%.1f" % ((time.monotonic() - start) * 1000))
+sys.stdout.write(out.decode())' "$@" 3>&-)
+    read -r returncode stop_ms <<<"${result%%$'\n'*}"
+    output=${result#*$'\n'}
+}
+
+# True when the decimal $1 is below $2.
+below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# A lesson whose record cannot be written (>/dev/full, a closed stdout)
+# exits 1 with one line, and its trace still holds its 3 units of UNIT.
+# shellcheck disable=SC2154  # bats sets stderr and stderr_lines
+record_unwritable() {   # record_unwritable UNIT LESSON ARG...
+    local unit=$1 redirect
+    shift
+    for redirect in '>/dev/full' '>&-'; do
+        run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$1" "${@:2}" \
+            --trace "$BATS_TEST_TMPDIR/t.json"
+        [ "${#stderr_lines[@]}" = 1 ] || { echo "$1 $redirect: $stderr" >&2; return 1; }
+        [[ "$stderr" == *"write error on standard output"* ]] || { echo "$1 $redirect: $stderr" >&2; return 1; }
+        run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 "$unit" 3/3 || return 1
+    done
+}

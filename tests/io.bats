@@ -40,35 +40,6 @@ one_line_only() {
     return 1
 }
 
-# True when the decimal $1 is below $2.
-below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-
-# Check trace file $1 against the record in $output: one request span per
-# request done (of $2), within the run's seconds, lanes never overlapping;
-# with $3, the spans come from that many child processes.
-trace_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$1" "$(record seconds)" request "$(record "done")/$2" \
-        ${3:+"children=$3"}
-}
-
-# Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
-# $output (its stdout), $returncode (python's: -2 when SIGINT killed it)
-# and $stop_ms (from the signal to its end).
-interrupt_after() {
-    local result
-    result=$(/usr/bin/python3 -c '
-import signal, subprocess, sys, time
-p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-time.sleep(float(sys.argv[1]))
-start = time.monotonic()
-p.send_signal(signal.SIGINT)
-out, _ = p.communicate()
-print(p.returncode, "%.1f" % ((time.monotonic() - start) * 1000))
-sys.stdout.write(out.decode())' "$@" 3>&-)
-    read -r returncode stop_ms <<<"${result%%$'\n'*}"
-    output=${result#*$'\n'}
-}
-
 @test "every I/O lesson counts the exact body bytes" {
     for lesson in "${IO_LESSONS[@]}"; do
         lesson_exits 0 "$lesson" --url "$LAB_BASE/delay?s=0.01&bytes=17" --requests 20
@@ -220,22 +191,25 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
     done
 }
 
+# Run lesson $1 under a soft open-file limit of $2, N ($4) requests of $3 s
+# on N workers at once: it raises the limit and loses none.
+raises_soft_limit() {   # raises_soft_limit LESSON SOFT SECONDS N
+    run -0 --separate-stderr bash -c "ulimit -Sn $2 && exec \"\$@\"" _ \
+        "$LAB_BIN/$1" --url "$LAB_BASE/delay?s=$3&bytes=1" --requests "$4" --workers "$4"
+    expect "$1" errors 0
+    expect "$1" bytes "$4"
+}
+
 @test "io_async raises a low soft open-file limit when the hard one allows" {
     [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1100 ] ||
         skip "the hard open-file limit is below 1100"
-    run -0 --separate-stderr bash -c 'ulimit -Sn 256 && exec "$@"' _ \
-        "$LAB_BIN/io_async" --url "$LAB_BASE/delay?s=0.05&bytes=1" --requests 1000 --workers 1000
-    expect io_async errors 0
-    expect io_async bytes 1000
+    raises_soft_limit io_async 256 0.05 1000
 }
 
 @test "io_threads counts three open files a thread (its connection, libcurl's wake-up pair) and raises the soft limit" {
     [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 700 ] ||
         skip "the hard open-file limit is below 700"
-    run -0 --separate-stderr bash -c 'ulimit -Sn 300 && exec "$@"' _ \
-        "$LAB_BIN/io_threads" --url "$LAB_BASE/delay?s=0.3&bytes=1" --requests 200 --workers 200
-    expect io_threads errors 0
-    expect io_threads bytes 200
+    raises_soft_limit io_threads 300 0.3 200
 }
 
 @test "SIGINT and SIGTERM: 128+signal, the record, and nothing left running" {
@@ -299,19 +273,19 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
     url="$LAB_BASE/delay?s=0.02&bytes=5"
     trace=$BATS_TEST_TMPDIR/trace.json
     lesson_exits 0 io_sync --url "$url" --requests 10 --trace "$trace"
-    run -0 trace_ok "$trace" 10
+    run -0 trace_ok request "$trace" 10
     [[ "$output" == *" lanes=1 "* ]]
     for args in "--workers 5" "--workers 3 --gil"; do
         # shellcheck disable=SC2086   # the words split on purpose
         lesson_exits 0 io_threads --url "$url" --requests 20 $args --trace "$trace"
-        run -0 trace_ok "$trace" 20
+        run -0 trace_ok request "$trace" 20
         [[ "$output" == *" lanes=${args:10:1} "* ]]
     done
     lesson_exits 0 io_multiprocessing --url "$url" --requests 20 --workers 4 --trace "$trace"
-    run -0 trace_ok "$trace" 20 4
+    run -0 trace_ok request "$trace" 20 4
     # A failed request is a span too, marked not ok.
     lesson_exits 1 io_threads --url "$LAB_BASE/status/404" --requests 4 --workers 2 --trace "$trace"
-    run -0 trace_ok "$trace" 4
+    run -0 trace_ok request "$trace" 4
     [ "$(grep -c '"ok":false' "$trace")" = 4 ]
 }
 
@@ -325,7 +299,7 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
         [ "$returncode" = -2 ] || { echo "$lesson: returncode $returncode" >&2; false; }
         below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
         [ "$(record "done")" = 0 ]
-        run -0 trace_ok "$trace" 50
+        run -0 trace_ok request "$trace" 50
         # Now with requests finishing all the time, on 5 workers.
         workers=5
         [ "$lesson" != io_sync ] || workers=1
@@ -334,7 +308,7 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
         [ "$returncode" = -2 ]
         below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
         below 0 "$(record "done")"
-        run -0 trace_ok "$trace" 100000
+        run -0 trace_ok request "$trace" 100000
         run -0 find "$BATS_TEST_TMPDIR" -name 'trace.json.*'
         [ -z "$output" ]
     done
@@ -342,13 +316,7 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in io_sync io_threads io_multiprocessing; do
-        for redirect in '>/dev/full' '>&-'; do
-            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-                --url "$LAB_BASE/delay?bytes=1" --requests 3 --trace "$BATS_TEST_TMPDIR/t.json"
-            [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; false; }
-            [[ "$stderr" == *"write error on standard output"* ]]
-            run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 request 3/3
-        done
+        record_unwritable request "$lesson" --url "$LAB_BASE/delay?bytes=1" --requests 3
     done
 }
 
