@@ -100,6 +100,21 @@ on_signal() {
     stop_signal=$1
     [ -z "$child" ] || kill -INT -- "-$child" 2>/dev/null || true
 }
+# Run a command as the run under way (of run_jobs): in a process group of
+# its own, so that a signal reaches it as a ^C (on_signal); its status.
+run_child() {   # run_child COMMAND...
+    local status
+    "$@" </dev/null 8<&- &
+    child=$!
+    # wait returns early when a signal is trapped: wait again until the
+    # run has really ended, to learn its status.
+    while :; do
+        wait "$child" && status=0 || status=$?
+        kill -0 "$child" 2>/dev/null || break
+    done
+    child=
+    return "$status"
+}
 run_jobs() {   # run_jobs JOBS RUNS_CSV
     local jobs=$1 out=$2 rounds=0 round index=0 status
     local -a job
@@ -203,22 +218,6 @@ draw() {   # draw NAME DIR SETTINGS [AS]
     place "$work/$as.png" "$2/$as.png"
     place "$work/$as.svg" "$2/$as.svg"
     say "$2/$as.png $2/$as.svg"
-}
-
-# Run a command as the run under way (in run_jobs): in a process group of
-# its own, so that a signal reaches it as a ^C (on_signal); its status.
-run_child() {   # run_child COMMAND...
-    local status
-    "$@" </dev/null 8<&- &
-    child=$!
-    # wait returns early when a signal is trapped: wait again until the
-    # run has really ended, to learn its status.
-    while :; do
-        wait "$child" && status=0 || status=$?
-        kill -0 "$child" 2>/dev/null || break
-    done
-    child=
-    return "$status"
 }
 
 # Text for a gnuplot string in single quotes, where only '' is special.
