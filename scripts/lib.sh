@@ -101,6 +101,21 @@ on_signal() {
     stop_signal=$1
     [ -z "$child" ] || kill -INT -- "-$child" 2>/dev/null || true
 }
+# Run a command as the run under way (of run_jobs): in a process group of
+# its own, so that a signal reaches it as a ^C (on_signal); its status.
+run_child() {   # run_child COMMAND...
+    local status
+    "$@" </dev/null 8<&- &
+    child=$!
+    # wait returns early when a signal is trapped: wait again until the
+    # run has really ended, to learn its status.
+    while :; do
+        wait "$child" && status=0 || status=$?
+        kill -0 "$child" 2>/dev/null || break
+    done
+    child=
+    return "$status"
+}
 run_jobs() {   # run_jobs JOBS RUNS_CSV
     local jobs=$1 out=$2 rounds=0 round index=0 status
     local -a job
@@ -130,15 +145,7 @@ run_jobs() {   # run_jobs JOBS RUNS_CSV
                 local -a opts=(--out "$out" --repeat 1 --round "$round")
                 [ "${job[0]}" = - ] || opts+=(--tag "${job[0]}")
                 [ "${job[1]}" = - ] || opts+=(--latency-ms "${job[1]}")
-                LAB_RUN_INDEX=$index "$top/scripts/run" "${opts[@]}" -- "${job[@]:3}" </dev/null 8<&- &
-                child=$!
-                # wait returns early when a signal is trapped: wait again
-                # until the run has really ended, to learn its status.
-                while :; do
-                    wait "$child" && status=0 || status=$?
-                    kill -0 "$child" 2>/dev/null || break
-                done
-                child=
+                LAB_RUN_INDEX=$index run_child "$top/scripts/run" "${opts[@]}" -- "${job[@]:3}" || status=$?
             fi
             [ "$status" -eq 0 ] || jobs_failed=$((jobs_failed + 1))
         done <"$jobs"
@@ -230,18 +237,19 @@ place() {   # place SRC DEST
     mv -f -- "$tmp" "$dest"
 }
 
-# Draw plots/NAME.gp as DIR/NAME.png and DIR/NAME.svg, gnuplot variables
-# given as "a=1; b='text'" (plots/style.gp sets the terminal from fmt).
-# The charts in DIR are replaced only once both new ones are whole.
-draw() {   # draw NAME DIR SETTINGS
-    local fmt
+# Draw plots/NAME.gp as DIR/AS.png and DIR/AS.svg (AS: NAME unless given),
+# gnuplot variables given as "a=1; b='text'" (plots/style.gp sets the
+# terminal from fmt). The charts in DIR are replaced only once both new ones
+# are whole.
+draw() {   # draw NAME DIR SETTINGS [AS]
+    local fmt as=${4:-$1}
     for fmt in png svg; do
-        (cd "$top/plots" && gnuplot -e "$3; fmt='$fmt'; out='$work/$1'" "$1.gp") ||
-            die "gnuplot failed on plots/$1.gp: $2/$1.png and .svg are left as they were"
+        (cd "$top/plots" && gnuplot -e "$3; fmt='$fmt'; out='$work/$as'" "$1.gp" && [ -s "$work/$as.$fmt" ]) ||
+            die "gnuplot failed on plots/$1.gp: $2/$as.png and .svg are left as they were"
     done
-    place "$work/$1.png" "$2/$1.png"
-    place "$work/$1.svg" "$2/$1.svg"
-    say "$2/$1.png $2/$1.svg"
+    place "$work/$as.png" "$2/$as.png"
+    place "$work/$as.svg" "$2/$as.svg"
+    say "$2/$as.png $2/$as.svg"
 }
 
 # Text for a gnuplot string in single quotes, where only '' is special.

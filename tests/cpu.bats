@@ -25,9 +25,6 @@ for i in range(tasks):
 print("%064x" % total)' "$1" "$2"
 }
 
-# The trace file $1 against the record: a task span per task (helpers.bash).
-trace_ok() { trace_spans_ok task "$@"; }
-
 # Run every model with the arguments given; each must print $want.
 all_models_give() {
     local want=$1 lesson
@@ -186,15 +183,15 @@ print(5 * a)')
     trace=$BATS_TEST_TMPDIR/trace.json
     args=(--workload sumsq --tasks 12 --size 2_000_000)
     run -0 --separate-stderr "$LAB_BIN/cpu_sync" "${args[@]}" --trace "$trace"
-    run -0 trace_ok "$trace" 12
+    run -0 trace_ok task "$trace" 12
     [[ "$output" == *" lanes=1 "* ]]
     run -0 --separate-stderr "$LAB_BIN/cpu_threads" "${args[@]}" --workers 3 --trace "$trace"
-    run -0 trace_ok "$trace" 12
+    run -0 trace_ok task "$trace" 12
     [[ "$output" == *" lanes=3 "* ]]
     run -0 --separate-stderr "$LAB_BIN/cpu_threads" "${args[@]}" --workers 2 --gil --trace "$trace"
-    run -0 trace_ok "$trace" 12
+    run -0 trace_ok task "$trace" 12
     run -0 --separate-stderr "$LAB_BIN/cpu_multiprocessing" "${args[@]}" --workers 3 --trace "$trace"
-    run -0 trace_ok "$trace" 12 3
+    run -0 trace_ok task "$trace" 12 3
     grep -q '"workload":"sumsq"' "$trace"
 }
 
@@ -208,7 +205,7 @@ print(5 * a)')
         below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
         below 0 "$(record "done")"
         below "$(record "done")" 1000
-        run -0 trace_ok "$trace" 1000
+        run -0 trace_ok task "$trace" 1000
         run -0 find "$BATS_TEST_TMPDIR" -name 'trace.json.*'
         [ -z "$output" ]
     done
@@ -216,7 +213,7 @@ print(5 * a)')
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in "${CPU_LESSONS[@]}"; do
-        unwritable_record "$lesson" task --tasks 3 --size 1000
+        record_unwritable task "$lesson" --tasks 3 --size 1000
     done
 }
 

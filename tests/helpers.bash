@@ -109,11 +109,11 @@ rows_are_whole() {
 }
 
 # Check trace file $2 against the record in $output: one span of category
-# $1 per unit done (of $3), within the run's seconds, lanes never
-# overlapping; with $4, the spans come from that many child processes.
-trace_spans_ok() {
-    "$LAB_TOP/tests/trace_check.py" "$2" "$1" "$(record "done")/$3" \
-        "$(record seconds)" ${4:+"$4"}
+# $1 per unit done (of $3), and what tests/trace_check.py holds every trace
+# to; with $4, the spans come from that many child processes.
+trace_ok() {   # trace_ok UNIT FILE TOTAL [CHILDREN]
+    "$LAB_TOP/tests/trace_check.py" "$2" "$(record seconds)" "$1" "$(record "done")/$3" \
+        ${4:+"children=$4"}
 }
 
 # Run a command, send it SIGINT after $1 seconds, and wait for it. Sets
@@ -137,17 +137,17 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
 # True when the decimal $1 is below $2.
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-# Run lesson $1 (with the arguments after $2) for 3 units, its stdout
-# /dev/full and then closed: exit 1, one line on stderr, and the --trace
-# file still whole (3 spans of category $2).
-unwritable_record() {
-    local lesson=$1 category=$2 redirect
-    shift 2
+# A lesson whose record cannot be written (>/dev/full, a closed stdout)
+# exits 1 with one line, and its trace still holds its 3 units of UNIT.
+# shellcheck disable=SC2154  # bats sets stderr and stderr_lines
+record_unwritable() {   # record_unwritable UNIT LESSON ARG...
+    local unit=$1 redirect
+    shift
     for redirect in '>/dev/full' '>&-'; do
-        run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$lesson" \
-            "$@" --trace "$BATS_TEST_TMPDIR/t.json"
-        [ "${#stderr_lines[@]}" = 1 ] || { echo "$lesson $redirect: $stderr" >&2; return 1; }
-        [[ "$stderr" == *"write error on standard output"* ]] || return 1
-        run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" "$category" 3/3 60
+        run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$1" "${@:2}" \
+            --trace "$BATS_TEST_TMPDIR/t.json"
+        [ "${#stderr_lines[@]}" = 1 ] || { echo "$1 $redirect: $stderr" >&2; return 1; }
+        [[ "$stderr" == *"write error on standard output"* ]] || { echo "$1 $redirect: $stderr" >&2; return 1; }
+        run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 "$unit" 3/3 || return 1
     done
 }

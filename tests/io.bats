@@ -40,9 +40,6 @@ one_line_only() {
     return 1
 }
 
-# The trace file $1 against the record: a request span per request (helpers.bash).
-trace_ok() { trace_spans_ok request "$@"; }
-
 @test "every I/O lesson counts the exact body bytes" {
     for lesson in "${IO_LESSONS[@]}"; do
         lesson_exits 0 "$lesson" --url "$LAB_BASE/delay?s=0.01&bytes=17" --requests 20
@@ -194,24 +191,25 @@ trace_ok() { trace_spans_ok request "$@"; }
     done
 }
 
-# Run lesson $1 under a soft open-file limit of $2 (skipped unless the hard
-# one allows $3): $4 requests of 1 byte after $5 s, all at once, and every
-# one must succeed, the lesson having raised the soft limit itself.
-raises_soft_limit() {
-    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$3" ] ||
-        skip "the hard open-file limit is below $3"
-    run -0 --separate-stderr bash -c 'ulimit -Sn "$1" && shift && exec "$@"' _ "$2" \
-        "$LAB_BIN/$1" --url "$LAB_BASE/delay?s=$5&bytes=1" --requests "$4" --workers "$4"
+# Run lesson $1 under a soft open-file limit of $2, N ($4) requests of $3 s
+# on N workers at once: it raises the limit and loses none.
+raises_soft_limit() {   # raises_soft_limit LESSON SOFT SECONDS N
+    run -0 --separate-stderr bash -c "ulimit -Sn $2 && exec \"\$@\"" _ \
+        "$LAB_BIN/$1" --url "$LAB_BASE/delay?s=$3&bytes=1" --requests "$4" --workers "$4"
     expect "$1" errors 0
     expect "$1" bytes "$4"
 }
 
 @test "io_async raises a low soft open-file limit when the hard one allows" {
-    raises_soft_limit io_async 256 1100 1000 0.05
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1100 ] ||
+        skip "the hard open-file limit is below 1100"
+    raises_soft_limit io_async 256 0.05 1000
 }
 
 @test "io_threads counts three open files a thread (its connection, libcurl's wake-up pair) and raises the soft limit" {
-    raises_soft_limit io_threads 300 700 200 0.3
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 700 ] ||
+        skip "the hard open-file limit is below 700"
+    raises_soft_limit io_threads 300 0.3 200
 }
 
 @test "SIGINT and SIGTERM: 128+signal, the record, and nothing left running" {
@@ -275,19 +273,19 @@ raises_soft_limit() {
     url="$LAB_BASE/delay?s=0.02&bytes=5"
     trace=$BATS_TEST_TMPDIR/trace.json
     lesson_exits 0 io_sync --url "$url" --requests 10 --trace "$trace"
-    run -0 trace_ok "$trace" 10
+    run -0 trace_ok request "$trace" 10
     [[ "$output" == *" lanes=1 "* ]]
     for args in "--workers 5" "--workers 3 --gil"; do
         # shellcheck disable=SC2086   # the words split on purpose
         lesson_exits 0 io_threads --url "$url" --requests 20 $args --trace "$trace"
-        run -0 trace_ok "$trace" 20
+        run -0 trace_ok request "$trace" 20
         [[ "$output" == *" lanes=${args:10:1} "* ]]
     done
     lesson_exits 0 io_multiprocessing --url "$url" --requests 20 --workers 4 --trace "$trace"
-    run -0 trace_ok "$trace" 20 4
+    run -0 trace_ok request "$trace" 20 4
     # A failed request is a span too, marked not ok.
     lesson_exits 1 io_threads --url "$LAB_BASE/status/404" --requests 4 --workers 2 --trace "$trace"
-    run -0 trace_ok "$trace" 4
+    run -0 trace_ok request "$trace" 4
     [ "$(grep -c '"ok":false' "$trace")" = 4 ]
 }
 
@@ -301,7 +299,7 @@ raises_soft_limit() {
         [ "$returncode" = -2 ] || { echo "$lesson: returncode $returncode" >&2; false; }
         below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
         [ "$(record "done")" = 0 ]
-        run -0 trace_ok "$trace" 50
+        run -0 trace_ok request "$trace" 50
         # Now with requests finishing all the time, on 5 workers.
         workers=5
         [ "$lesson" != io_sync ] || workers=1
@@ -310,7 +308,7 @@ raises_soft_limit() {
         [ "$returncode" = -2 ]
         below "$stop_ms" 150 || { echo "$lesson: stopped after $stop_ms ms" >&2; false; }
         below 0 "$(record "done")"
-        run -0 trace_ok "$trace" 100000
+        run -0 trace_ok request "$trace" 100000
         run -0 find "$BATS_TEST_TMPDIR" -name 'trace.json.*'
         [ -z "$output" ]
     done
@@ -318,7 +316,7 @@ raises_soft_limit() {
 
 @test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
     for lesson in io_sync io_threads io_multiprocessing; do
-        unwritable_record "$lesson" request --url "$LAB_BASE/delay?bytes=1" --requests 3
+        record_unwritable request "$lesson" --url "$LAB_BASE/delay?bytes=1" --requests 3
     done
 }
 

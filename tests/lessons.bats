@@ -72,13 +72,20 @@ long_runs() {
     esac
 }
 
-# Every program that runs on its own (not under a launcher) with the first
-# of its long runs, "name args" a line; one with none is its name alone.
-first_long_runs() {
+# The stop tests: run CHECK NAME ARGS on every program (but those under
+# mpirun) with its first long run; CHECK prints what is wrong, and the test
+# fails with all of it.
+each_long_run() {   # each_long_run CHECK
     local name
     for name in $(programs); do
-        under_launcher "$name" || echo "$name $(long_runs "$name" | head -n 1)"
+        under_launcher "$name" && continue
+        if long_runs "$name" >/dev/null; then
+            "$1" "$name" "$(long_runs "$name" | head -n 1)" >>"$BATS_TEST_TMPDIR/wrong"
+        else
+            echo "$name: no long run in long_runs" >>"$BATS_TEST_TMPDIR/wrong"
+        fi
     done
+    [ ! -s "$BATS_TEST_TMPDIR/wrong" ] || { cat "$BATS_TEST_TMPDIR/wrong" >&2; false; }
 }
 
 # Run program $1 with arguments $2 (split on spaces), send SIGINT after
@@ -123,62 +130,56 @@ PY
 
 @test "every program stops within 50 ms of SIGINT mid-run and dies of it (python3 sees -2)" {
     [ -z "${LAB_SANITIZED:-}" ] || skip "sanitizers slow the ending down"
-    local name args bad=""
-    for name in $(programs); do
-        under_launcher "$name" && continue
-        long_runs "$name" >/dev/null || { bad+="$name: no long run in long_runs"$'\n'; continue; }
-        while read -r args; do
-            local code ms
-            read -r code ms <<<"$(stop_time "$name" "$args" 0.5)"
-            # 50 ms promised; 150 ms asserted, for a busy 2-core machine.
-            if [ "$code" != -2 ] || ! awk -v ms="$ms" 'BEGIN { exit !(ms < 150) }'; then
-                bad+="$name $args: returncode $code after $ms ms"$'\n'
-            fi
-        done < <(long_runs "$name")
-    done
-    [ -z "$bad" ] || { printf '%s' "$bad" >&2; false; }
+    each_long_run stops_at_once
+}
+
+stops_at_once() {   # NAME ARGS: every long run of NAME, ARGS the first
+    local args code ms
+    while read -r args; do
+        read -r code ms <<<"$(stop_time "$1" "$args" 0.5)"
+        # 50 ms promised; 150 ms asserted, for a busy 2-core machine.
+        if [ "$code" != -2 ] || ! awk -v ms="$ms" 'BEGIN { exit !(ms < 150) }'; then
+            echo "$1 $args: returncode $code after $ms ms"
+        fi
+    done < <(long_runs "$1")
 }
 
 @test "a shell sees 130 after SIGINT, 143 after SIGTERM, and nothing is left running" {
-    local name args bad=""
-    while read -r -u 4 name args; do
-        [ -n "$args" ] || { bad+="$name: no long run in long_runs"$'\n'; continue; }
-        for sig in INT TERM; do
-            # shellcheck disable=SC2086
-            interrupt_lesson "exec '$LAB_BIN/$name' $(printf '%q ' $args)" 0 "$sig" ||
-                bad+="$name $args: processes left after SIG$sig"$'\n'
-            local want=130
-            [ "$sig" = INT ] || want=143
-            [ "$status" = "$want" ] || bad+="$name $args: SIG$sig gave $status"$'\n'
-            [[ "${output##*$'\n'}" == experiment=$name\ * ]] ||
-                bad+="$name $args: no record after SIG$sig"$'\n'
-        done
-    done 4< <(first_long_runs)
-    [ -z "$bad" ] || { printf '%s' "$bad" >&2; false; }
+    each_long_run dies_of_the_signal
+}
+
+dies_of_the_signal() {   # NAME ARGS
+    local sig want
+    for sig in INT TERM; do
+        # shellcheck disable=SC2086
+        interrupt_lesson "exec '$LAB_BIN/$1' $(printf '%q ' $2)" 0 "$sig" ||
+            echo "$1 $2: processes left after SIG$sig"
+        want=130
+        [ "$sig" = INT ] || want=143
+        [ "$status" = "$want" ] || echo "$1 $2: SIG$sig gave $status"
+        [[ "${output##*$'\n'}" == experiment=$1\ * ]] || echo "$1 $2: no record after SIG$sig"
+    done
 }
 
 @test "children on an error path write nothing of the parent's: every line once" {
-    local name args bad=""
-    while read -r -u 4 name args; do
-        [ -n "$args" ] || { bad+="$name: no long run in long_runs"$'\n'; continue; }
-        local out="$BATS_TEST_TMPDIR/$name.out" pid first
-        # shellcheck disable=SC2086
-        "$LAB_BIN/$name" $args >"$out" 2>/dev/null 3>&- &
-        pid=$!
-        sleep 0.5
-        # Kill its first child (for the manager lesson: the manager, which
-        # sends its own children down their error path), then stop the run.
-        first=$(pgrep -o -P "$pid" || true)
-        [ -z "$first" ] || kill -KILL "$first"
-        sleep 0.3
-        kill -INT "$pid" 2>/dev/null || true     # (it may have ended)
-        wait "$pid" || true
-        [ "$(grep -c '^experiment=' "$out")" = 1 ] ||
-            bad+="$name: $(grep -c '^experiment=' "$out") records"$'\n'
-        [ -z "$(sort "$out" | uniq -d)" ] ||
-            bad+="$name: lines written twice: $(sort "$out" | uniq -d | head -n 2)"$'\n'
-    done 4< <(first_long_runs)
-    [ -z "$bad" ] || { printf '%s' "$bad" >&2; false; }
+    each_long_run writes_once
+}
+
+writes_once() {   # NAME ARGS
+    local out="$BATS_TEST_TMPDIR/$1.out" pid first
+    # shellcheck disable=SC2086
+    "$LAB_BIN/$1" $2 >"$out" 2>/dev/null 3>&- &
+    pid=$!
+    sleep 0.5
+    # Kill its first child (for the manager lesson: the manager, which
+    # sends its own children down their error path), then stop the run.
+    first=$(pgrep -o -P "$pid" || true)
+    [ -z "$first" ] || kill -KILL "$first"
+    sleep 0.3
+    kill -INT "$pid" 2>/dev/null || true     # (it may have ended)
+    wait "$pid" || true
+    [ "$(grep -c '^experiment=' "$out")" = 1 ] || echo "$1: $(grep -c '^experiment=' "$out") records"
+    [ -z "$(sort "$out" | uniq -d)" ] || echo "$1: lines written twice: $(sort "$out" | uniq -d | head -n 2)"
 }
 
 @test "io_async: a server that drops connections, or goes away mid-run, is counted, not fatal" {
@@ -240,33 +241,23 @@ PY
     awk -v ms="$ms" 'BEGIN { exit !(ms < 150) }'
 }
 
-@test "every program's --trace, cut short by SIGINT: valid JSON, one span per unit counted, no temporary file" {
+@test "every program's --trace, cut short by SIGINT: a valid trace, one span per unit counted, no temporary file" {
     [ -z "${LAB_SANITIZED:-}" ] || skip "timing-bound under sanitizers"
-    local name args bad=""
-    while read -r -u 4 name args; do
-        [ -n "$args" ] || { bad+="$name: no long run in long_runs"$'\n'; continue; }
-        local dir="$BATS_TEST_TMPDIR/$name" pid
-        mkdir -p "$dir"
-        # shellcheck disable=SC2086
-        "$LAB_BIN/$name" $args --trace "$dir/trace.json" >"$dir/out" 2>/dev/null 3>&- &
-        pid=$!
-        sleep 1
-        kill -INT "$pid"
-        wait "$pid" || true
-        [ "$(ls "$dir")" = "$(printf 'out\ntrace.json')" ] ||
-            bad+="$name: left $(ls "$dir" | paste -sd' ')"$'\n'
-        /usr/bin/python3 - "$dir/trace.json" "$(tail -n 1 "$dir/out")" 2>>"$dir/why" <<'PY' ||
-import json, sys
-events = json.load(open(sys.argv[1]))["traceEvents"]
-record = dict(p.split("=", 1) for p in sys.argv[2].split() if "=" in p)
-units = [e for e in events if e["ph"] == "X" and e["cat"] in ("request", "task")]
-if "done" in record:
-    assert len(units) == int(record["done"]), f"{len(units)} spans, done={record['done']}"
-for e in events:
-    if e["ph"] == "X":
-        assert 0 <= e["ts"] and e["dur"] >= 0, e
-PY
-            bad+="$name: $(tail -n 1 "$dir/why")"$'\n'
-    done 4< <(first_long_runs)
-    [ -z "$bad" ] || { printf '%s' "$bad" >&2; false; }
+    each_long_run leaves_a_trace
+}
+
+leaves_a_trace() {   # NAME ARGS
+    local dir="$BATS_TEST_TMPDIR/$1" pid unit=task count
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086
+    "$LAB_BIN/$1" $2 --trace "$dir/trace.json" >"$dir/out" 2>/dev/null 3>&- &
+    pid=$!
+    sleep 1
+    kill -INT "$pid"
+    wait "$pid" || true
+    [ "$(ls "$dir")" = "$(printf 'out\ntrace.json')" ] || echo "$1: left $(ls "$dir" | paste -sd' ')"
+    # The invariants of tests/trace_check.py, and one span per unit counted.
+    [[ "$1" != io_* ]] || unit=request
+    count=$(tail -n 1 "$dir/out" | grep -o ' done=[0-9]*') && count=("$unit" "${count#*=}") || count=()
+    "$LAB_TOP/tests/trace_check.py" "$dir/trace.json" 600 "${count[@]}" 2>&1 >/dev/null | sed "s/^/$1: /"
 }

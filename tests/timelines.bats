@@ -231,8 +231,8 @@ PLAN
     cat >"$BATS_TEST_TMPDIR/fake/gnuplot" <<'SH'
 #!/bin/sh
 for word in "$@"; do
-    png=$(printf '%s' "$word" | sed -n "s/.*png_out='\([^']*\)'.*/\1/p")
-    [ -z "$png" ] || printf '\211PNG\r\n\032\ntruncated' >"$png"
+    out=$(printf '%s' "$word" | sed -n "s/.* out='\([^']*\)'.*/\1/p")
+    [ -z "$out" ] || printf '\211PNG\r\n\032\ntruncated' >"$out.png"
 done
 echo "gnuplot: killed half-way" >&2
 exit 1
@@ -241,14 +241,14 @@ SH
     PATH="$BATS_TEST_TMPDIR/fake:$PATH" run "$LAB_TOP/scripts/timelines" "${args[@]}"
     echo "$output"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"gnuplot failed; the previous chart is left as it was"* ]]
+    [[ "$output" == *"gnuplot failed on plots/timeline.gp: $out/timeline_io.png and .svg are left as they were"* ]]
     [ "$(md5sum "$out"/timeline_io.png "$out"/timeline_io.svg "$out"/timeline_gil.png)" = "$before" ]
     [ -z "$(find "$out" -name '.timeline_*')" ]
 }
 
 @test "scripts/timelines: bad usage and a bad plan exit 2 with a message" {
     run -2 "$LAB_TOP/scripts/timelines" --bogus
-    [[ "${lines[0]}" == "scripts/timelines: unexpected argument '--bogus'" ]]
+    [[ "${lines[0]}" == "scripts/timelines: unknown argument '--bogus'" ]]
     printf 'panel io x all t\n' >"$BATS_TEST_TMPDIR/plan"
     run -2 "$LAB_TOP/scripts/timelines" --plan "$BATS_TEST_TMPDIR/plan" --draw-only
     [[ "$output" == *"before its chart line"* ]]

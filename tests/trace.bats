@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2154,SC2030,SC2031  # bats sets stderr, stderr_lines and output
 # --trace FILE across the lessons: what every trace must hold, whatever the
-# lesson (tests/trace_invariants.py checks one file): valid JSON that the
+# lesson (tests/trace_check.py checks one file): valid JSON that the
 # timelines' strict reader takes, one complete event per unit of work, all
-# inside the run, lanes that never overlap themselves, a pid per process,
-# and under --gil one holder at a time. Then what every program does with a
-# path it cannot write, a file already there, and a SIGINT mid-run.
+# inside the run, no two units of one category at once on a lane, a pid per
+# process, and under --gil one holder at a time. Then what every program
+# does with a path it cannot write. (A file already there: hardening.bats;
+# a SIGINT mid-run: lessons.bats; the GIL's hand-overs: gil.bats.)
 
 load helpers
 
@@ -17,7 +18,7 @@ teardown_file() {
     lab_server_stop
 }
 
-CHECK="$LAB_TOP/tests/trace_invariants.py"
+CHECK="$LAB_TOP/tests/trace_check.py"
 STRICT="$LAB_TOP/scripts/trace2gantt"
 
 # The programs that are not lessons run alone: cpu_mpi runs under mpirun
@@ -107,37 +108,12 @@ check_cases() {   # check_cases PATTERN: every case whose lesson matches
     check_cases sum_chunks_manager
 }
 
-@test "--gil: the trace proves one holder at a time; 2 CPU threads hand over about once per switch interval" {
-    trace=$BATS_TEST_TMPDIR/gil.json
-    run -0 --separate-stderr "$LAB_BIN/cpu_threads" --workload fib --size 32 --tasks 4 --workers 2 --gil \
-        --no-progress --trace "$trace"
-    seconds=$(record seconds)
-    switches=$(record gil_switches)
-    run -0 "$CHECK" "$trace" "$seconds" task 4
-    echo "# $output" >&3
-    handovers=$(grep -o 'handovers=[0-9]*' <<<"$output")
-    handovers=${handovers#*=}
-    # The record counts the same hand-overs the trace shows (and gil.c
-    # counts the very first take, from nobody, as one more).
-    [ "$switches" -ge "$handovers" ]
-    [ "$switches" -le $((handovers + 1)) ]
-    # About one per switch interval (5 ms): a waiter asks after one, the
-    # holder lets go at its next check; a busy machine stretches both.
-    intervals=$(awk -v s="$seconds" 'BEGIN { printf "%d", s / 0.005 }')
-    [ "$handovers" -ge $((intervals / 8)) ]
-    [ "$handovers" -le $((intervals + 2)) ]
-    # Both threads held it, and each waited for it.
-    [ "$(grep -c '"cat":"gil","ph":"X".*"tid":1,' "$trace")" -gt 0 ]
-    [ "$(grep -c '"cat":"gil","ph":"X".*"tid":2,' "$trace")" -gt 0 ]
-    [ "$(grep -c '"cat":"gil-wait","ph":"X"' "$trace")" -gt 0 ]
-}
-
 @test "--trace to a path that cannot be written: one line, exit 2, no work done, for every program" {
     mkdir -p "$BATS_TEST_TMPDIR/folder"
     for program in "$LAB_BIN"/*; do
         name=${program##*/}
         [[ " $NOT_HERE " != *" $name "* ]] || continue
-        for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null; do
+        for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null ""; do
             # (The I/O lessons would wait 5 s a request: $LAB_URL is their default.)
             LAB_URL="$LAB_BASE/delay?s=5" run --separate-stderr "$program" --no-progress --trace "$path"
             [ "$status" -eq 2 ] || { echo "$name --trace $path: exit $status" >&2; false; }
@@ -147,43 +123,4 @@ check_cases() {   # check_cases PATTERN: every case whose lesson matches
         done
     done
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/folder")" ]
-}
-
-@test "an existing trace file is replaced whole" {
-    trace=$BATS_TEST_TMPDIR/old.json
-    head -c 1000000 /dev/zero | tr '\0' 'x' >"$trace"
-    run -0 --separate-stderr "$LAB_BIN/cpu_sync" --workload fib --size 20 --tasks 2 --no-progress --trace "$trace"
-    run -0 "$CHECK" "$trace" "$(record seconds)" task 2
-    [ "$(stat -c %s "$trace")" -lt 10000 ]
-    [ -z "$(find "$BATS_TEST_TMPDIR" -name 'old.json.*')" ]
-}
-
-# Start a lesson, give it $1 seconds, SIGINT it, and check its trace of
-# units $2 holds what finished and nothing is left beside it. The rest: the
-# command.
-interrupted_trace_ok() {
-    local wait=$1 unit=$2 trace=$BATS_TEST_TMPDIR/int.json pid status=0
-    shift 2
-    rm -f "$trace"
-    "$@" --no-progress --trace "$trace" >"$BATS_TEST_TMPDIR/int.out" 2>/dev/null 3>&- &
-    pid=$!
-    sleep "$wait"
-    kill -INT "$pid"
-    wait "$pid" || status=$?
-    [ "$status" -eq 130 ] || { echo "$*: exit $status after SIGINT" >&2; return 1; }
-    # No record after a signal: count what the trace says finished.
-    run "$CHECK" "$trace" 600 "$unit"
-    [ "$status" -eq 0 ] || { echo "$*: $output" >&2; return 1; }
-    echo "# ${1##*/} interrupted: $output" >&3
-    run "$STRICT" "$trace" "$BATS_TEST_TMPDIR"
-    [ "$status" -eq 0 ] || { echo "$*: $output" >&2; return 1; }
-    [ -z "$(find "$BATS_TEST_TMPDIR" -name 'int.json.*')" ]
-}
-
-@test "SIGINT mid-run: a valid trace of what finished and no temporary file, in every family" {
-    interrupted_trace_ok 0.5 task "$LAB_BIN/cpu_threads" --workload fib --size 30 --tasks 1000 --workers 2 --gil
-    interrupted_trace_ok 0.5 task "$LAB_BIN/cpu_multiprocessing" --workload fib --size 30 --tasks 1000 --workers 2
-    interrupted_trace_ok 0.5 request "$LAB_BIN/io_async" --requests 100000 --workers 20 --url "$LAB_BASE/delay?s=0.02&bytes=1"
-    interrupted_trace_ok 0.5 request "$LAB_BIN/io_convoy" --requests 100000 --gil --url "$LAB_BASE/delay?s=0.002&bytes=1"
-    interrupted_trace_ok 0.5 set "$LAB_BIN/sum_chunks_manager" --chunks 4 --ops 100000000
 }
