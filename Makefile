@@ -109,11 +109,12 @@ all: build $(if $(PYTHON),python) | deps-check
 plots: $(if $(filter all,$(MAKECMDGOALS)),all) | deps-check
 	scripts/plot
 
-# Re-run every published timing with the lessons (plans/reproduce.plan):
-# results/reproduce.csv, results/reproduce.md, plots/reproduce.png. Make's
-# variables reach the script: LATENCY_SCALE=f shortens every emulated wait,
-# SIZE_SCALE=f every CPU task, REPEAT=R sets the runs per configuration.
-reproduce: build | deps-check
+# Re-run every published timing with the lessons and their Python twins
+# (plans/reproduce.plan): results/reproduce.csv, results/reproduce.md,
+# plots/reproduce.png. Make's variables reach the script: LATENCY_SCALE=f
+# shortens every emulated wait, SIZE_SCALE=f every CPU task, REPEAT=R sets
+# the runs per configuration.
+reproduce: build python | deps-check
 	LAB_BIN=$(abspath $(BIN)) scripts/reproduce
 
 # How close each lesson comes to this machine's limits, every measurement

@@ -1,9 +1,11 @@
-# reproduce.gp - published (Python) against measured (C) speedup, per case and model.
+# reproduce.gp - published speedups against the same programs' here: the
+# Python twins and the C lessons, per case and model.
 #
-# Speedup = the source's sequential time per task / the row's time per task,
-# so the two languages' speeds cancel and only the shape is compared. Bars
-# start at 1 (no change): up is faster than the sequential run, down slower.
-# A published bar with "no C" beside it has no counterpart among the lessons.
+# Speedup = the sequential time per task / the row's time per task, each
+# against its own language's sequential run, so the two languages' speeds
+# cancel and only the shape is compared. Bars start at 1 (no change): up is
+# faster than the sequential run, down slower. "no Py" or "no C" marks a row
+# that one language cannot run here (the table says why).
 #
 # scripts/reproduce sets the variables (these are the defaults):
 #   csv       results/reproduce.csv (read by column name)
@@ -33,13 +35,13 @@ label(m, v) = (v eq "" ? m : m . " (" . v . ")")
 # A bar from 1 to the speedup, as xlow xhigh ylow yhigh.
 low(s) = (s < 1 ? s : 1)
 high(s) = (s < 1 ? 1 : s)
-width = 0.38
+width = 0.27
 
 set style fill solid 0.85 noborder
 set logscale y
 set format y "%gx"
 set yrange [0.05:1000]
-set offsets 0.6, 0.6, 0, 0
+set offsets 0.6, 1.6, 0, 0
 set xtics rotate by 60 right nomirror scale 0 font ",9"
 set ytics nomirror
 set grid ytics lc rgb "#dddddd"
@@ -49,11 +51,13 @@ set bmargin 13
 set tmargin 5
 set key bottom left inside vertical box opaque samplen 2
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb "#444444" dt 2 front
-set title "The articles' speedups (Python, published) and the lessons' (C, measured)" font ",14"
+set title "The articles' speedups (published), their Python programs' here and the C lessons' here" font ",14"
 set label 1 machine at graph 0.5, 1.0 center offset 0, 0.8 font ",10" front
 
 plot csv using (slot($0, strcol("case"))):(NaN):xticlabels(label(strcol("model"), strcol("variant"))) notitle, \
-     ''  using (x = slot($0, strcol("case")), x - width / 2):(column("published_speedup")):(x - width):(x):(low(column("published_speedup"))):(high(column("published_speedup"))) with boxxyerror lc rgb model_color("threads") title "published (Python)", \
-     ''  using (x = slot($0, strcol("case")), x + width / 2):(column("measured_speedup")):(x):(x + width):(low(column("measured_speedup"))):(high(column("measured_speedup"))) with boxxyerror lc rgb model_color("multiprocessing") title "measured (C lessons)", \
+     ''  using (x = slot($0, strcol("case")), x - width):(column("published_speedup")):(x - 1.5 * width):(x - 0.5 * width):(low(column("published_speedup"))):(high(column("published_speedup"))) with boxxyerror lc rgb model_color("sync") title "published (Python, the article's machine)", \
+     ''  using (x = slot($0, strcol("case")), x):(column("python_speedup")):(x - 0.5 * width):(x + 0.5 * width):(low(column("python_speedup"))):(high(column("python_speedup"))) with boxxyerror lc rgb model_color("threads") title "Python here (the twins, CPython on this machine)", \
+     ''  using (x = slot($0, strcol("case")), x + width):(column("measured_speedup")):(x + 0.5 * width):(x + 1.5 * width):(low(column("measured_speedup"))):(high(column("measured_speedup"))) with boxxyerror lc rgb model_color("multiprocessing") title "C here (the lessons)", \
      ''  using (c = strcol("case"), f = first_of_case($0, c), slot($0, c) - 0.45):(name_height($0)):(f ? c : "") with labels left font ",10" tc rgb "#333333" notitle, \
-     ''  using (slot($0, strcol("case"))):(column("measured_speedup") > 0 ? NaN : 1.25):("no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle
+     ''  using (slot($0, strcol("case"))):(column("python_speedup") > 0 ? NaN : 1.25):("no Py") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle, \
+     ''  using (slot($0, strcol("case")) + width):(column("measured_speedup") > 0 ? NaN : 1.25):("no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle

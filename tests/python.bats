@@ -309,3 +309,52 @@ refuses() {
     [ "${#lines[@]}" = $((default_lines + python_lines)) ]
     [[ "${lines[0]}" != py_* ]]     # the default profile's C lines come first, unchanged
 }
+
+# A summary with the CPU rows the gil chart needs, on 2 cores.
+gil_summary() {
+    local w size seq
+    echo "experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,runs,failed,median_s,min_s,max_s,spread_pct,baseline,baseline_s,speedup,ideal_s,efficiency,cpu_util,vol_cs,invol_cs,max_rss_kb,ops_per_s,cpus,cpu_model"
+    for w in sumsq fib sha256; do
+        seq=2.0
+        echo "cpu_sync,sync,$w,20,100,1,,,,,3,0,$seq,1.9,2.1,5,cpu_sync,$seq,1,,,0.99,1,1,5000,,2,AMD EPYC"
+        echo "cpu_threads,threads,$w,20,100,2,,,,,3,0,1.0,0.9,1.1,5,cpu_sync,$seq,2,,,1.9,1,1,5000,,2,AMD EPYC"
+        echo "cpu_threads,threads-gil,$w,20,100,2,,,,,3,0,2.1,2.0,2.2,5,cpu_sync,$seq,0.95,,,1,1,1,5000,,2,AMD EPYC"
+        echo "cpu_multiprocessing,multiprocessing,$w,20,100,2,,,,,3,0,1.05,1.0,1.1,5,cpu_sync,$seq,1.9,,,1.9,1,1,5000,,2,AMD EPYC"
+    done
+}
+
+@test "the gil chart's data: CPython's threads beside the emulated GIL, 2 and 5, from gil_python.csv" {
+    dir=$BATS_TEST_TMPDIR
+    gil_summary >"$dir/summary.csv"
+    cp "$LAB_TOP/results/gil_python.csv" "$dir/gil_python.csv"
+    # A crafted row: its workload would be gnuplot code; it is left out.
+    printf '%s\n' 'threads,cpython,"fib"";system(""touch '"$dir"'/X"");""",2,5000,0,10,30,3,1.0,1.0,1.0,1.0,1.0,,,,,,,,,,,,,' >>"$dir/gil_python.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" \
+        --gil-python "$dir/gil_python.csv" --out "$dir/plots" --data "$dir/data"
+    [[ "$stderr" == *"CPython's threads beside the emulated GIL for sumsq fib sha256"* ]]
+    [[ "$stderr" == *"not plain names and numbers: left out"* ]]
+    [ ! -e "$dir/X" ]
+    grep -qx 'cpython=1' "$dir/data/settings.txt"
+    # Per workload: the summary's four times, then emulated 2, CPython 2,
+    # emulated 5, CPython 5, each its median over its own sequential median.
+    run -0 "$PY" - "$dir/gil_python.csv" "$dir/data/gil.dat" <<'PY'
+import csv, sys
+want = {}
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    if r["section"] == "threads" and r["pinned"] == "0" and r["workers"] in ("2", "5") and '"' not in r["workload"]:
+        want[r["workload"], r["impl"], r["workers"]] = float(r["median_s"]) / float(r["baseline_s"])
+lines = [l.split("\t") for l in open(sys.argv[2]).read().splitlines()]
+assert [l[0] for l in lines] == ["sumsq", "fib", "sha256"], lines
+for l in lines:
+    assert len(l) == 9, l
+    for col, key in zip(l[5:], [("emulated", "2"), ("cpython", "2"), ("emulated", "5"), ("cpython", "5")]):
+        assert abs(float(col) - want[l[0], key[0], key[1]]) < 1e-4, (l, key)
+print(len(want))
+PY
+    [ "$output" -ge 11 ]
+    run -0 od -An -c -N 4 "$dir/plots/gil.png"
+    [[ "$output" == *"211   P   N   G"* ]]
+    # The switch-interval and convoy table beside the CSV.
+    run -0 grep -c '^| sumsq | 200 us |' "$dir/gil_python.md"
+    run -0 grep -c '^| 5000 us | ' "$dir/gil_python.md"
+}

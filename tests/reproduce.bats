@@ -104,6 +104,11 @@ PY
     published_has 2021 io_cats sync 1.3388052999507636
     published_has 2021 io_cats async 0.725578784942627
     published_has 2021 cpu_sha256 multiprocessing 1.9086538000265136
+    # Free-threaded CPython 3.13t against the default build, on CPython's tracker.
+    published_has 2025 cpu_fib threads 4.098
+    published_has 2025 cpu_fib threads 1.030
+    run -0 grep -c 'https://github.com/python/cpython/issues/118749,cpu_fib,threads,8,8,' "$PUBLISHED"
+    [ "$output" -eq 2 ]
     # The DEV article: a result, not a timing.
     run -0 grep -F '[1575, 950, 2200, 325]' "$PUBLISHED"
     [[ "$output" == *"total 5050"* ]]
@@ -156,6 +161,70 @@ for r in rows:
     assert float(r["measured_s"]) > 0 and int(r["runs"]) >= 1, r
 assert len(rows) >= 35, len(rows)
 '
+}
+
+@test "reproduce.csv: every row has a Python-here value or says why not, and both ratios" {
+    check_tables '
+import re
+num = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?$")
+cols = list(rows[0])
+for c in ("python_s", "python_speedup", "python_runs", "python_ratio", "c_over_python", "python_size"):
+    assert c in cols, c
+unrunnable = []
+for r in rows:
+    if r["python_s"] == "":
+        # Not run: the reason says so, and nothing is made up.
+        assert "Python not run here: " in r["reason"], r
+        assert r["python_speedup"] == r["python_ratio"] == r["c_over_python"] == "" and r["python_runs"] == "0", r
+        unrunnable.append((r["case"], r["model"], r["variant"]))
+        continue
+    for field in ("python_s", "python_speedup", "python_ratio", "python_runs", "python_workers", "python_tasks"):
+        assert num.match(r[field]), (field, r)
+    assert float(r["python_s"]) > 0 and int(r["python_runs"]) >= 1, r
+    # The same work as C: the tasks and workers of the row.
+    if r["measured_s"]:
+        assert (r["python_tasks"], r["python_workers"]) == (r["tasks"], r["workers"]), r
+        assert abs(float(r["c_over_python"]) - float(r["measured_speedup"]) / float(r["python_speedup"])) <= 0.01 * float(r["c_over_python"]), r
+    assert abs(float(r["python_ratio"]) - float(r["python_speedup"]) / float(r["published_speedup"])) <= 0.01 * float(r["python_ratio"]), r
+# Exactly two rows cannot run in Python here: asyncio over CPU work and free-threaded CPython.
+assert sorted(unrunnable) == [("ft2025-cpu", "threads", "free-threaded"), ("rp2024-cpu", "async", "")], unrunnable
+by = {(r["case"], r["model"], r["variant"]): r for r in rows}
+# Free threading is set beside C without --gil; the GIL build is the base.
+ft = by["ft2025-cpu", "threads", "free-threaded"]
+assert ft["published_speedup"] == "3.979" and num.match(ft["measured_speedup"]), ft
+assert "free-threaded build (3.13t)" in ft["reason"], ft
+base = by["ft2025-cpu", "threads", "gil"]
+assert base["published_speedup"] == base["measured_speedup"] == base["python_speedup"] == "1", base
+assert not any(r["case"] == "ft2025-cpu" and r["model"] == "threads-gil" for r in rows)
+# Each sequential row is 1 in both languages.
+for r in rows:
+    if r["model"] == "sync" and r["variant"] == "":
+        assert r["python_speedup"] == "1", r
+# The Python twins'"'"' CPU work is scaled by SIZE_SCALE and the case'"'"'s py-size:
+# sumsq 5_000_000 x 0.05 x 0.25; fib(35) x 0.05 x 0.05 loses 12 terms.
+assert (by["rp2019-cpu", "sync", ""]["size"], by["rp2019-cpu", "sync", ""]["python_size"]) == ("250000", "62500")
+assert (by["rp2024-cpu", "sync", ""]["size"], by["rp2024-cpu", "sync", ""]["python_size"]) == ("29", "23")
+# The --gil row'"'"'s Python twin is its threads row'"'"'s own run (CPython has its GIL).
+for c in ("rp2019-cpu", "talk-cpu"):
+    assert by[c, "threads-gil", ""]["python_s"] == by[c, "threads", ""]["python_s"], c
+'
+}
+
+@test "reproduce-runs.csv: the Python twins ran in the same interleaved rounds as C" {
+    run -0 mlr --icsv --ojson filter '$tag =~ "/py$"' then count-distinct -f experiment then sort -f experiment "$OUT/reproduce-runs.csv"
+    for twin in py_io_sync py_io_threads py_io_async py_io_multiprocessing py_cpu_sync py_cpu_threads py_cpu_multiprocessing; do
+        [[ "$output" == *"\"$twin\""* ]]
+    done
+    # ...and every other tag is a C lesson's.
+    run -0 mlr --icsv --onidx filter '!($tag =~ "/py$") && $experiment =~ "^py_"' then cut -f tag "$OUT/reproduce-runs.csv"
+    [ -z "$output" ]
+    run -0 mlr --icsv --onidx filter '!($tag =~ "/py$")' then count "$OUT/reproduce-runs.csv"
+    [ "$output" -ge 30 ]
+    # The Markdown table: three speedups and two ratios per row.
+    run -0 grep -c '| Published speedup | Python here s | Python here speedup | C here s | C here speedup | Python here / published | C here / Python here | Why they differ |' "$OUT/reproduce.md"
+    [ "$output" -eq 1 ]
+    run -0 grep -c 'Python not run here: ' "$OUT/reproduce.md"
+    [ "$output" -eq 2 ]
 }
 
 @test "reproduce.csv: speedups are per task, against each source's sequential run" {
@@ -242,10 +311,11 @@ PLAN
     others=$(grep -vc ',talk-cpu/' "$OUT/reproduce-runs.csv")
     LATENCY_SCALE=0.05 SIZE_SCALE=0.05 REPEAT=1 LAB_BIN=$LAB_BIN run -0 "$LAB_TOP/scripts/reproduce" \
         --only talk-cpu --results-dir "$OUT" --plots-dir "$OUT"
-    # talk-cpu: sync, threads, threads under the GIL, multiprocessing, one run each, replaced.
+    # talk-cpu: sync, threads, threads under the GIL, multiprocessing in C and
+    # the three Python twins (their --gil row shares the threads run), replaced.
     [ "$(wc -l <"$OUT/reproduce-runs.csv")" -eq "$before" ]
     run -0 grep -c ',talk-cpu/' "$OUT/reproduce-runs.csv"
-    [ "$output" -eq 4 ]
+    [ "$output" -eq 7 ]
     [ "$(grep -vc ',talk-cpu/' "$OUT/reproduce-runs.csv")" -eq "$others" ]
     check_tables 'assert len(rows) >= 35 and all(r["runs"] == "1" or r["measured_s"] == "" for r in rows), rows'
     # Reporting the same runs under other settings is refused.
