@@ -4,7 +4,8 @@
 # slowest run's speedup to the fastest's. scripts/plot sets the variables
 # and cuts the tables:
 #   dir/cpu_<workload>_<model>.dat   workers speedup median_s low high  (tab-separated)
-#   workloads, cpu_models, max_workers, cpus, about_<workload> (tasks,
+#   workloads, cpu_models (every model, for the legend), models_<workload>
+#   (those measured on that workload), max_workers, cpus, about_<workload> (tasks,
 #   size and sequential time, for the panel's title), machine, fmt, out
 width = 1200
 height = 700
@@ -34,7 +35,7 @@ unset key
 do for [w in workloads] {
     set title sprintf("%s: %s", w, value("about_" . w)) font ",11"
     plot ideal(x) with lines lw 2 dt 2 lc rgb ideal_color, \
-         for [m in cpu_models] dir . "/cpu_" . w . "_" . m . ".dat" using ($1 + nudge(m)):2:4:5 \
+         for [m in value("models_" . w)] dir . "/cpu_" . w . "_" . m . ".dat" using ($1 + nudge(m)):2:4:5 \
              with yerrorlines lw 2 pt 7 ps 0.9 lc rgb model_color(m)
 }
 
