@@ -188,7 +188,8 @@ quick_repeat() {
     while IFS='|' read -r mode workers extra; do
         [[ "$extra" =~ (^| )expected=$((workers * 1000000))( |$) ]] || { echo "$mode $workers: $extra" >&2; false; }
         [[ "$extra" =~ (^| )ns_per_increment=[0-9.]+( |$) ]]
-        [[ "$extra" =~ (^| )lost=([0-9]+)( |$) ]]
+        # A median of an even number of rounds may end in .5.
+        [[ "$extra" =~ (^| )lost=([0-9]+(\.[0-9]+)?)( |$) ]]
         [ "$mode" = plain ] && [ "$workers" -gt 1 ] || [ "${BASH_REMATCH[2]}" = 0 ]
     done <"$dir/race"
     # Drawn from those rows alone: each ns per increment is a label in the SVG.
