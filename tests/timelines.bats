@@ -261,9 +261,9 @@ SH
 
 @test "make timelines runs scripts/timelines after the build; make all plots draws them after the matrix" {
     cd "$LAB_TOP"
-    run -0 make -n timelines LAB_NO_DEPS=1
+    run -0 make -n --no-print-directory timelines LAB_NO_DEPS=1
     [[ "${lines[-1]}" == "scripts/timelines --bin $LAB_TOP/bin" ]]
-    run -0 make -n all plots LAB_NO_DEPS=1
+    run -0 make -n --no-print-directory all plots LAB_NO_DEPS=1
     order=$(printf '%s\n' "${lines[@]}" | grep -nE '^scripts/(matrix|timelines|plot)( |$)' | cut -d: -f2 | cut -d' ' -f1)
     [ "$order" = "$(printf 'scripts/matrix\nscripts/timelines\nscripts/plot')" ]
     # make plots alone still runs nothing.
