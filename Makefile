@@ -204,6 +204,7 @@ help:
 	@echo "  make reproduce   re-run the articles' published timings; compare speedups (LATENCY_SCALE=0.05 SIZE_SCALE=0.05: quick)"
 	@echo "  make bench       how close each lesson comes to the machine's limits: results/bench.csv, plots/bench.png (BENCH_REPEAT=5, BENCH_QUICK=1)"
 	@echo "  make timelines   a few traced runs drawn as timelines of who ran and who waited: plots/timeline_*.png"
+	@echo "  make python      link the Python twins (experiments/python) into bin/ as py_<lesson>"
 	@echo "  make deps        install the Debian packages the lab needs (apt-get, sudo if not root);"
 	@echo "                   the other targets run the same check first, installing what is missing"
 	@echo "  make sanitize    the suite against ASan+UBSan builds, then TSan builds"
