@@ -19,10 +19,13 @@
  *     replace it by the closed form (clang's scalar evolution does, at
  *     -O2), so sumsq hides its counter behind an empty asm statement: the
  *     loop stays a loop, and time grows with size under every compiler.
- * [2] A long task must notice a signal. Each loop runs in chunks of about a
- *     millisecond and calls keep_going() between them: the one place a task
- *     looks up from its work, and so where cpu_threads --gil hooks in the
- *     emulated GIL's "please let go" (task_context_on_chunk).
+ * [2] A long task must notice a signal. Each loop runs in chunks of 20 to
+ *     150 microseconds and calls keep_going() between them: the one place a
+ *     task looks up from its work, and so where cpu_threads --gil hooks in
+ *     the emulated GIL's "please let go" (task_context_on_chunk). CPython
+ *     looks every few hundred nanoseconds; looking every millisecond, as
+ *     this file once did, made the emulated holder miss most requests at a
+ *     200 us switch interval (README: CPython's GIL beside the emulated one).
  * [3] The same loop must run at the same speed in every lesson. Where the
  *     linker happens to place sumsq's 21-byte loop differs from program to
  *     program; placed across two 64-byte lines, it ran 1.5x slower on a
@@ -39,10 +42,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Iterations between two looks at the stop flag (about 1 ms each). */
-#define CHUNK (1u << 20)
-#define SHA256_CHUNK (1u << 12)
-#define FIB_LOOK_FROM 25            /* fib(25) is about 250_000 calls */
+/* Iterations between two looks at the stop flag [2]: about 45 us of sumsq,
+ * 27 us of sha256, 25 us of fib, 140 us of prime's divisions (each look
+ * costs a call and a load). */
+#define CHUNK (1u << 16)
+#define SHA256_CHUNK (1u << 8)
+#define FIB_LOOK_FROM 21            /* fib(21) is about 35_000 calls */
 
 enum workload { SUMSQ, FIB, SHA256, PRIME };
 static const char *const names[] = { "sumsq", "fib", "sha256", "prime" };

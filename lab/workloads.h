@@ -37,14 +37,14 @@ void workload_release(void);
 struct task_context *task_context_open(void);
 void task_context_close(struct task_context *c);
 
-/* Have fn(arg) called between a task's chunks (about every millisecond of
+/* Have fn(arg) called between a task's chunks (every 20 to 50 us of
  * work): the "loop back-edge" where cpu_threads --gil checks whether another
  * thread has asked for the emulated GIL. */
 void task_context_on_chunk(struct task_context *c, void (*fn)(void *),
                            void *arg);
 
 /* Run task i into *r. False when lab_stop_signal cut it short: long tasks
- * look up from their loops every millisecond or so. */
+ * look up from their loops every 50 us or so. */
 bool task_run(struct task_context *c, long long i, struct task_result *r);
 
 void task_result_add(struct task_result *total, const struct task_result *r);

@@ -12,7 +12,8 @@ then all again), each under /usr/bin/time:
   pinned    each workload, sequential and 2 threads, all on one CPU
             (taskset -c 0): every hand-over stays on that CPU.
   handover  gil_handover.py: CPython's hand-overs counted from inside, and
-            the time neither thread ran at each (on 2 CPUs and on one).
+            the time neither thread ran at each: per workload at every
+            interval above (on 2 CPUs), and at 5 ms on one CPU.
   convoy    io_convoy.py against bin/io_convoy --gil (1 ms requests), at
             5 ms and 1 ms switch intervals.
 and writes one CSV row per configuration: the median time, the sequential
@@ -22,10 +23,11 @@ runs; speed_paired, the median of the round-by-round ratios, the steadiest
 on a busy machine), the CPU time (user + sys: when it
 grows with the wall time, the work itself ran slower; when it does not,
 the threads waited), context switches, the emulation's
-counted hand-overs (gil_switches) and, for CPython, an estimate of them
-from its voluntary context switches (at the emulation's measured ratio of
-context switches per hand-over, the protocol being the same), and the
-cost of one hand-over: (median - baseline) / hand-overs.
+counted hand-overs (gil_switches) and, for CPython, an estimate of them:
+the hand-overs a second gil_handover.py counts for the same workload and
+interval, times the run's median seconds (fib, not in that section but
+at 5 ms, from sumsq's rate), and the cost of one hand-over:
+(median - baseline) / hand-overs.
 
 Usage: experiments/python/gil_compare.py [--rounds R] [--out FILE] [--bin DIR] [--quick]
                                          [--sections LIST] [--workloads LIST]
@@ -52,6 +54,7 @@ SIZES = {"python": {"sumsq": 4_500_000, "fib": 30, "sha256": 400_000},
 QUICK = {"python": {"sumsq": 200_000, "fib": 20, "sha256": 20_000},
          "c": {"sumsq": 5_000_000, "fib": 27, "sha256": 50_000}}
 TASKS = 10
+INTERVALS = (200, 1000, 5000, 20000, 1_000_000)
 COLUMNS = ["section", "impl", "workload", "workers", "switch_interval_us", "pinned",
            "tasks", "size", "runs", "median_s", "min_s", "max_s", "cpu_s", "baseline_s",
            "speed_vs_sequential", "speed_of_mins", "speed_paired", "vol_cs", "invol_cs", "gil_switches", "switches_est",
@@ -86,21 +89,26 @@ def plan(quick):
                 configs.append(config("threads", impl, workload, workers, sizes=sizes))
     for workload in ("sumsq", "sha256"):
         for impl in ("cpython", "emulated"):
-            for interval in (200, 1000, 20000, 1_000_000):
+            for interval in INTERVALS:
+                if interval == 5000:
+                    continue        # the threads section's own run
                 configs.append(config("interval", impl, workload, 2, interval, sizes=sizes))
     for workload in ("sumsq", "fib", "sha256"):
         for impl in ("cpython", "emulated"):
             for workers in (0, 2):
                 configs.append(config("pinned", impl, workload, workers, pinned=True,
                                       sizes=sizes))
-    for workload in ("sumsq", "fib", "sha256"):
-        for pinned in (False, True):
-            configs.append({"section": "handover", "impl": "cpython", "workload": workload,
-                            "workers": 2, "switch_interval_us": 5000, "pinned": int(pinned),
-                            "tasks": "", "size": "", "runs": [],
-                            "command": (["taskset", "-c", "0"] if pinned else [])
-                            + [PY, os.path.join(HERE, "gil_handover.py"), "--workload", workload,
-                               "--seconds", "0.5" if quick else "2"]})
+    handovers = [(w, i, False) for w in ("sumsq", "sha256") for i in INTERVALS]
+    handovers += [(w, 5000, p) for w in ("sumsq", "fib", "sha256") for p in (False, True)
+                  if (w, 5000, p) not in handovers]
+    for workload, interval, pinned in handovers:
+        configs.append({"section": "handover", "impl": "cpython", "workload": workload,
+                        "workers": 2, "switch_interval_us": interval, "pinned": int(pinned),
+                        "tasks": "", "size": "", "runs": [],
+                        "command": (["taskset", "-c", "0"] if pinned else [])
+                        + [PY, os.path.join(HERE, "gil_handover.py"), "--workload", workload,
+                           "--switch-interval-us", str(interval),
+                           "--seconds", "0.5" if quick else "2"]})
     return configs
 
 
@@ -149,11 +157,10 @@ def summarize(configs):
             baseline[key] = median_of(c, "seconds")
             baseline_min[key] = min(float(r["seconds"]) for r in c["runs"])
             baseline_runs[key] = [float(r["seconds"]) for r in c["runs"]]
-    # Voluntary context switches per counted hand-over, in the emulation.
-    ratios = [median_of(c, "vol_cs") / median_of(c, "gil_switches") for c in configs
-              if c["impl"] == "emulated" and c["workers"] >= 2 and c["section"] != "convoy"
-              and (median_of(c, "gil_switches") or 0) > 100]
-    per_switch = statistics.median(ratios) if ratios else None
+    # CPython's hand-overs a second, counted by gil_handover.py, per
+    # workload, interval and pinning.
+    rate = {(c["workload"], c["switch_interval_us"], c["pinned"]): median_of(c, "per_s")
+            for c in configs if c["section"] == "handover"}
     for c in configs:
         seconds = median_of(c, "seconds")
         base = baseline.get((c["impl"], c["workload"], c["pinned"]))
@@ -162,8 +169,10 @@ def summarize(configs):
         vol = median_of(c, "vol_cs")
         counted = median_of(c, "gil_switches") if c["impl"] == "emulated" else None
         switches = counted
-        if c["impl"] == "cpython" and c["workers"] >= 2 and per_switch and c["section"] != "handover":
-            switches = vol / per_switch
+        if c["impl"] == "cpython" and c["workers"] >= 2 and c["section"] in ("threads", "interval", "pinned"):
+            per_s = rate.get((c["workload"], c["switch_interval_us"], c["pinned"]),
+                             rate.get(("sumsq", c["switch_interval_us"], c["pinned"])))
+            switches = per_s * seconds if per_s else None
         cost = None
         if c["section"] in ("convoy", "handover"):
             base = base_min = None

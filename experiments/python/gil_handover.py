@@ -2,8 +2,9 @@
 """gil_handover.py - what one GIL hand-over costs CPython, seen from inside.
 
 Two threads run the same small step of a workload over and over for
---seconds (sumsq: 2000 squares summed from a generator; fib: fib(16);
-sha256: 100 chained hashes), each stamping the time after every step.
+--seconds (sumsq: 500 squares summed from a generator; fib: fib(13);
+sha256: 25 chained hashes: each 10 to 35 us here, well under the shortest
+switch interval tried, 200 us), each stamping the time after every step.
 Merged in time order, a change of thread between two stamps is a hand-over
 of the GIL, and its gap minus one step is time when neither thread ran:
 the hand-over's cost. One thread alone gives the step's own length.
@@ -26,7 +27,7 @@ import time
 
 
 def step_sumsq():
-    return sum(j * j for j in range(2000))
+    return sum(j * j for j in range(500))
 
 
 def fib(n):
@@ -34,12 +35,12 @@ def fib(n):
 
 
 def step_fib():
-    return fib(16)
+    return fib(13)
 
 
 def step_sha256():
     block = bytes(32)
-    for _ in range(100):
+    for _ in range(25):
         block = hashlib.sha256(block).digest()
     return block
 
