@@ -234,6 +234,14 @@ def catch_signals():
     signal.signal(signal.SIGTERM, _on_signal)
 
 
+def join(child, show):
+    """child.join() (a multiprocessing.Process), calling show() every 50 ms
+    meanwhile, as procs_join() does: a progress bar keeps moving."""
+    while child.is_alive():
+        child.join(0.05)
+        show()
+
+
 def ignore_signals():
     """For a child process: the parent ends it (SIGTERM), not ^C."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
