@@ -178,9 +178,19 @@ check_case() {
         [ -z "$(ls -A "$TMPDIR")" ] || { echo "py_$twin left $(ls -A "$TMPDIR") in TMPDIR" >&2; false; }
         output=$(cat "$dir/out")
         if [ "${case##*|}" = set ]; then
-            # A child ended by the parent takes its spans with it: the
-            # trace holds the finished children's sets (none here).
-            run "$CHECK" "$dir/t.json" "$(record seconds)"
+            # The children, ended by the parent, hand their sets over as
+            # they go: each child's sets are its ops 0, 1, 2... with none
+            # missing (there is no done= to count them against).
+            sets=$("$PY" -c '
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+ops = {}
+for e in events:
+    if e["ph"] == "X":
+        ops.setdefault(e["pid"], []).append(e["args"]["op"])
+assert len(ops) == 2 and all(sorted(o) == list(range(len(o))) for o in ops.values()), ops.keys()
+print(sum(map(len, ops.values())))' "$dir/t.json") || { echo "py_$twin: $sets" >&2; false; }
+            run "$CHECK" "$dir/t.json" "$(record seconds)" set "$sets" per-process
         else
             done=$(record "done")
             [ "$done" -gt 0 ] || { echo "py_$twin: nothing finished in 2 s" >&2; false; }

@@ -242,10 +242,17 @@ def join(child, show):
         show()
 
 
-def ignore_signals():
-    """For a child process: the parent ends it (SIGTERM), not ^C."""
+def ignore_signals(exit_on_term=False):
+    """For a child process: the parent ends it (SIGTERM), not ^C. With
+    exit_on_term, SIGTERM raises SystemExit, so the child leaves through its
+    exit handlers and its trace's spans reach the parent; not for a Pool's
+    workers, which may be holding the pool's queue lock when it comes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _exit_on_term if exit_on_term else signal.SIG_DFL)
+
+
+def _exit_on_term(signum, frame):
+    sys.exit(128 + signum)
 
 
 # ---- --trace FILE ---------------------------------------------------------------

@@ -55,7 +55,7 @@ class SharedParts:
 
 def child_main(shared, sets_done, i, o):
     """Sum chunk i (a closed form: the lesson times the talking) and store it."""
-    lab.ignore_signals()
+    lab.ignore_signals(exit_on_term=True)      # ended by the parent, spans kept
     lab.trace.process(f"child {i}")
     first, last = i * o.numbers // o.chunks + 1, (i + 1) * o.numbers // o.chunks
     part = (first + last) * (last - first + 1) // 2
