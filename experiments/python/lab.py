@@ -276,9 +276,9 @@ class Trace:
     trace.send(value), and the parent's trace.receive(that) keeps the spans
     and gives the value; a result never received leaves no span. A child
     process started with multiprocessing.Process hands its spans over when
-    it exits normally (a file in a scratch folder that only the parent
-    reads). Nothing reaches FILE until write(): a temporary file beside it,
-    then a rename, so FILE is never half-written.
+    it exits normally (a file in a scratch folder beside FILE's temporary
+    file, which only the parent reads). Nothing reaches FILE until write():
+    the temporary file, then a rename, so FILE is never half-written.
     """
     MOST = 1 << 18              # events kept, as trace.c's slots
 
@@ -319,8 +319,9 @@ class Trace:
         os.umask(mask)
         os.fchmod(fd, 0o666 & ~mask)
         os.close(fd)
+        self.scratch = self.temp + ".parts"
+        os.mkdir(self.scratch, 0o700)
         self.path, self.on, self.epoch = path, True, time.monotonic()
-        self.scratch = tempfile.mkdtemp(prefix="lab-trace-")
         self.owner = os.getpid()
         os.register_at_fork(after_in_child=self._reset)
         import multiprocessing.util
@@ -333,12 +334,15 @@ class Trace:
         multiprocessing.util.Finalize(None, self._hand_over, exitpriority=100)
 
     def _hand_over(self):
-        events = self._take_all()
+        events = self._take_all() + [("D", self.dropped)]
         if any(e[0] == "X" for e in events):
             part = os.path.join(self.scratch, f"{self.pid}")
-            with open(part + ".part", "wb") as f:
-                pickle.dump(events, f)
-            os.replace(part + ".part", part)     # whole, or not there
+            try:
+                with open(part + ".part", "wb") as f:
+                    pickle.dump(events, f)
+                os.replace(part + ".part", part)     # whole, or not there
+            except OSError:
+                pass                # the parent has written the file already
 
     def clock(self):
         return time.monotonic() if self.on else 0.0
@@ -416,8 +420,10 @@ class Trace:
             if not part.endswith(".part"):
                 with open(os.path.join(self.scratch, part), "rb") as f:
                     events += pickle.load(f)
+        dropped = self.dropped + sum(e[1] for e in events if e[0] == "D")
+        events = [e for e in events if e[0] != "D"]
         events.sort(key=lambda e: e[0] == "X")  # names first, as they came
-        dropped = self.dropped + max(len(events) - self.MOST, 0)
+        dropped += max(len(events) - self.MOST, 0)
         lines = ",\n".join(_event_json(e) for e in events[:self.MOST])
         other = json.dumps({"program": program(), "dropped_events": dropped},
                            separators=(",", ":"))
