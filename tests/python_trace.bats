@@ -12,7 +12,6 @@
 load helpers
 
 PY=/usr/bin/python3
-PYDIR=$LAB_TOP/experiments/python
 CHECK=$LAB_TOP/tests/trace_check.py
 TWINS=(io_sync io_threads io_multiprocessing io_async io_convoy cpu_sync cpu_threads
        cpu_multiprocessing sum_chunks_manager)
@@ -76,7 +75,7 @@ check_case() {
         expr=${expr//$key/$(record "$key")}
     done < <(grep -o '[a-z_]*' <<<"$expr" | sort -u)
     count=$((expr))
-    [ "$unit" != set ] || per=per-process
+    [ "$unit" != set ] || per="per-process"
     run "$CHECK" "$trace" "$(record seconds)" "$unit" "$count" $per
     [ "$status" -eq 0 ] || { echo "py_$twin $args: $output" >&2; return 1; }
     echo "# py_$twin: $output" >&3
@@ -168,6 +167,7 @@ check_case() {
         status=0
         wait "$pid" || status=$?
         [ "$status" = 130 ] || { echo "py_$twin: exit $status: $(cat "$dir/err")" >&2; false; }
+        # shellcheck disable=SC2012  # plain names here
         [ "$(ls "$dir" | paste -sd' ')" = "err out t.json" ] || { echo "py_$twin left: $(ls "$dir")" >&2; false; }
         output=$(cat "$dir/out")
         if [ "${case##*|}" = set ]; then
@@ -243,7 +243,7 @@ print(sum(map(len, ops.values())))' "$dir/t.json") || { echo "py_$twin: $sets" >
         same "result done failed" "$twin" --workload sha256 --size 2_000 --tasks 5 --workers 2
         same "result done failed" "$twin" --workload prime --size 1 --tasks 30 --workers 2
     done
-    url=$LAB_BASE/delay?s=0.01\&bytes=17
+    url="$LAB_BASE/delay?s=0.01&bytes=17"
     for twin in io_sync io_threads io_multiprocessing io_async io_convoy; do
         same "bytes errors done" "$twin" --url "$url" --url "$LAB_BASE/status/404" --requests 6
     done 2>/dev/null

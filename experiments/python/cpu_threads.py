@@ -9,6 +9,8 @@ better than cpu_sync.py's, and often worse: every sys.getswitchinterval()
 (5 ms) a waiting thread asks the holder to let go, and each hand-over
 costs. --switch-interval-us sets that interval, as in the C lesson's --gil
 (--gil itself is accepted and changes nothing: CPython always has it).
+--trace FILE shows it: the W thread lanes each run a task at once, and
+each task takes about W times as long as in cpu_sync.py's trace.
 
 Usage: cpu_threads.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S] [--workers W]
                       [--switch-interval-us US]
