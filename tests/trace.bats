@@ -23,7 +23,7 @@ STRICT="$LAB_TOP/scripts/trace2gantt"
 
 # The programs that are not lessons run alone: cpu_mpi runs under mpirun
 # (tests/mpi.bats traces it there); bin/py_* are the Python twins' links
-# (make python), which take no --trace.
+# (make python), whose --trace tests/python_trace.bats holds to these rules.
 NOT_HERE="cpu_mpi"
 
 # shellcheck disable=SC2016  # $URL and $TMP are replaced by check_case

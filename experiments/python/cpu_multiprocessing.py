@@ -28,17 +28,28 @@ import lab
 import workloads
 
 
+def run_task(o, i):
+    """One task in a worker process; its span goes back with its part."""
+    start = lab.trace.clock()
+    part = workloads.run_task(o.workload, o.size, i)
+    lab.trace.span("task", start, i, task=i, workload=o.workload)
+    return lab.trace.send(part)
+
+
 def run_all(o):
     """The concurrency step. On a signal the with-block's exit terminates the
     workers (SIGTERM) and joins them: nothing is left running."""
     parts = []
-    task = functools.partial(workloads.run_task, o.workload, o.size)
+    progress = lab.Progress(o.tasks, o.progress)
+    task = functools.partial(run_task, o)
     with multiprocessing.Pool(o.workers, initializer=lab.ignore_signals) as pool:  # [3]
         try:
-            for part in pool.imap_unordered(task, range(o.tasks)):   # [1] [2]
-                parts.append(part)
+            for result in pool.imap_unordered(task, range(o.tasks)):  # [1] [2]
+                parts.append(lab.trace.receive(result))             # its span with it
+                progress.update(len(parts))
         except lab.Interrupted:
             pass
+    progress.end()
     return parts
 
 

@@ -25,11 +25,16 @@ import workloads
 def run_all(o):
     """The whole lesson: a plain loop. A signal stops the task in hand."""
     parts = []
+    progress = lab.Progress(o.tasks, o.progress)
     try:
         for i in range(o.tasks):
+            start = lab.trace.clock()
             parts.append(workloads.run_task(o.workload, o.size, i))
+            lab.trace.span("task", start, i, task=i, workload=o.workload)
+            progress.update(len(parts))
     except (workloads.Stopped, lab.Interrupted):
         pass                        # cut short by a signal: not counted
+    progress.end()
     return parts
 
 

@@ -9,6 +9,8 @@ better than cpu_sync.py's, and often worse: every sys.getswitchinterval()
 (5 ms) a waiting thread asks the holder to let go, and each hand-over
 costs. --switch-interval-us sets that interval, as in the C lesson's --gil
 (--gil itself is accepted and changes nothing: CPython always has it).
+--trace FILE shows it: the W thread lanes each run a task at once, and
+each task takes about W times as long as in cpu_sync.py's trace.
 
 Usage: cpu_threads.py [--workload sumsq|fib|sha256|prime] [--tasks N] [--size S] [--workers W]
                       [--switch-interval-us US]
@@ -26,19 +28,29 @@ import lab
 import workloads
 
 
+def run_task(o, i):
+    """One task, on a pool thread's lane."""
+    start = lab.trace.clock()
+    part = workloads.run_task(o.workload, o.size, i)
+    lab.trace.span("task", start, i, task=i, workload=o.workload)
+    return part
+
+
 def run_all(o):
     """The concurrency step: submit every task, collect as they finish. On a
     signal, cancel what has not started; running tasks see lab.stop_signal."""
     parts = []
+    progress = lab.Progress(o.tasks, o.progress)
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=o.workers)
-    futures = [executor.submit(workloads.run_task, o.workload, o.size, i)
-               for i in range(o.tasks)]                             # [1]
+    futures = [executor.submit(run_task, o, i) for i in range(o.tasks)]     # [1]
     try:
         for future in concurrent.futures.as_completed(futures):      # [2]
             parts.append(future.result())
+            progress.update(len(parts))
     except (workloads.Stopped, lab.Interrupted):
         pass
     executor.shutdown(wait=True, cancel_futures=True)
+    progress.end()
     if lab.stop_signal:             # what finished before the signal counts
         parts = [f.result() for f in futures if f.done() and not f.cancelled()
                  and f.exception() is None]

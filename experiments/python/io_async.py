@@ -31,6 +31,7 @@ import lab
 
 async def download_one(session, semaphore, o, i, tally):
     async with semaphore:                                           # [2]
+        start = lab.trace.clock()
         for attempt in range(o.retries + 1):
             try:
                 async with session.get(lab.url_of(o, i)) as response:
@@ -47,6 +48,8 @@ async def download_one(session, semaphore, o, i, tally):
     ok = status is not None and 200 <= status <= 299
     if status is not None and not ok:
         lab.report_failure(i, f"HTTP status {status}")
+    lane = lab.trace.name_lane(i + 1, f"coroutine {i + 1}")
+    lab.trace.span("request", start, i, lane, request=i, bytes=len(body) if ok else 0, ok=ok)
     lab.count_download(tally, len(body) if ok else None)
 
 

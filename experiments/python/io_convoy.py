@@ -37,10 +37,12 @@ import lab
 def cpu_main(running, stop):
     """The CPU-bound thread: pure computation until told to stop."""       # [2]
     total, i = 0, 0
+    start = lab.trace.clock()
     running.set()
     while not stop.is_set():
         total += i * i
         i += 1
+    lab.trace.span("compute", start, lane=lab.trace.lane("CPU thread"))  # not a unit: it is stopped
 
 
 def timed_downloads(o, session, tally):
@@ -49,7 +51,7 @@ def timed_downloads(o, session, tally):
     n = 0
     try:
         for n in range(1, o.requests + 1):
-            nbytes = lab.fetch(session, o, n - 1)                  # [1]
+            nbytes = lab.fetch(session, o, tally["done"])          # [1]
             tally["failed"] += nbytes is None
             tally["bytes"] += nbytes or 0
             tally["done"] += 1
@@ -65,6 +67,7 @@ def main():
     gil, interval_us = lab.gil_apply(o)
     lab.catch_signals()
     tally = {"done": 0, "failed": 0, "bytes": 0}
+    lab.trace.lane("I/O thread")    # the main thread's lane, as in the C lesson
     running, stop = threading.Event(), threading.Event()
     cpu = threading.Thread(target=cpu_main, args=(running, stop))
     start = time.perf_counter()

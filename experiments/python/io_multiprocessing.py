@@ -37,7 +37,7 @@ def set_global_session():                                           # [1]
 
 
 def download_one(o, i):
-    return lab.fetch(session, o, i)
+    return lab.trace.send(lab.fetch(session, o, i))    # its span goes back with it
 
 
 def download_all(o, tally):
@@ -45,9 +45,9 @@ def download_all(o, tally):
     the workers (SIGTERM) and joins them."""
     with multiprocessing.Pool(o.workers, initializer=set_global_session) as pool:
         try:
-            for nbytes in pool.imap_unordered(functools.partial(download_one, o),
+            for result in pool.imap_unordered(functools.partial(download_one, o),
                                               range(o.requests)):       # [2]
-                lab.count_download(tally, nbytes)
+                lab.count_download(tally, lab.trace.receive(result))
         except lab.Interrupted:
             pass
 

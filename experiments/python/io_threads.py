@@ -39,7 +39,7 @@ def get_session():
 def download_one(o, i):
     if lab.stop_signal:
         return "stopped"            # queued before the signal: not started
-    return lab.fetch(get_session(), o, i)
+    return lab.trace.send(lab.fetch(get_session(), o, i))          # its span goes along
 
 
 def download_all(o, tally):
@@ -47,10 +47,10 @@ def download_all(o, tally):
     and those in flight finish before the pool's threads are joined."""
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=o.workers)
     try:
-        for nbytes in executor.map(lambda i: download_one(o, i), range(o.requests)):  # [1]
-            if nbytes == "stopped":
+        for result in executor.map(lambda i: download_one(o, i), range(o.requests)):  # [1]
+            if result == "stopped":
                 break
-            lab.count_download(tally, nbytes)
+            lab.count_download(tally, lab.trace.receive(result))    # counted: traced
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 

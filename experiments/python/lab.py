@@ -5,13 +5,21 @@ optional '_' separators, one line on stderr and exit 2 for anything else),
 the record line, the exit status, stopping on SIGINT/SIGTERM, and one
 download with requests (judged and retried as fetch.c does). Nothing here
 runs work concurrently: each twin shows its own model in its own file.
+Every twin takes --trace FILE, --progress and --no-progress (Parser adds
+them); `trace` below records the spans that --trace writes.
 """
 import argparse
+import atexit
+import itertools
+import json
 import os
+import pickle
 import re
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -33,11 +41,13 @@ def program():
 
 def usage_error(message):
     print(f"{program()}: {message}", file=sys.stderr)
+    trace.abandon()
     sys.exit(EXIT_USAGE)
 
 
 def die(message):
     print(f"{program()}: {message}", file=sys.stderr)
+    trace.abandon()
     sys.exit(1)
 
 
@@ -62,13 +72,27 @@ def number(option, text, least, most):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but every mistake is one line and exit 2."""
+    """argparse, but every mistake is one line and exit 2; with the options
+    every lesson takes (lab_options.c's common ones) after the twin's own."""
 
     def __init__(self, summary):
         super().__init__(prog=program(), description=summary)
 
     def error(self, message):
         usage_error(f"{message} (see --help)")
+
+    def parse_args(self, argv=None):
+        self.add_argument("--trace", metavar="FILE", help="write a trace of every unit of "
+                          "work to FILE (Perfetto, chrome://tracing)")
+        self.add_argument("--progress", action="store_true", help="draw a progress bar on "
+                          "stderr (default when stderr is a terminal)")
+        self.add_argument("--no-progress", action="store_true",
+                          help="never draw the progress bar")
+        o = super().parse_args(argv)
+        o.progress = not o.no_progress and (o.progress or sys.stderr.isatty())
+        if o.trace is not None:
+            trace.start(o.trace)    # a usage error after this removes its file
+        return o
 
     def number(self, name, metavar, help, least, most, default):
         self.add_argument(f"--{name}", metavar=metavar, help=help, default=default,
@@ -93,8 +117,6 @@ def io_options(summary, default_workers, max_workers, accept_gil=False, argv=Non
              1, 86_400_000, 10_000)
     p.number("retries", "N", "retry a 429 or 503 answer up to N times, backing off",
              0, 20, 0)
-    p.add_argument("--progress", action="store_true", help="draw a progress bar on stderr")
-    p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
     if accept_gil:
         gil_options(p)
     o = p.parse_args(argv)
@@ -106,7 +128,6 @@ def io_options(summary, default_workers, max_workers, accept_gil=False, argv=Non
         check_url(url)
     if o.workers == 0 or o.workers > o.requests:
         o.workers = o.requests      # no idle workers
-    o.progress = not o.no_progress and (o.progress or sys.stderr.isatty())
     return o
 
 
@@ -169,9 +190,11 @@ def record(**pairs):
 
 
 def exit_status(failures):
+    """The end of every twin: write the trace (--trace), then the status."""
+    written = trace.write()
     if stop_signal:
         return 128 + stop_signal
-    return 1 if failures else 0
+    return 1 if failures or not written else 0
 
 
 class Progress:
@@ -211,11 +234,249 @@ def catch_signals():
     signal.signal(signal.SIGTERM, _on_signal)
 
 
-def ignore_signals():
-    """For a child process: the parent ends it (SIGTERM), not ^C."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def join(child, show):
+    """child.join() (a multiprocessing.Process), calling show() every 50 ms
+    meanwhile, as procs_join() does: a progress bar keeps moving."""
+    while child.is_alive():
+        child.join(0.05)
+        show()
 
+
+def ignore_signals(exit_on_term=False):
+    """For a child process: the parent ends it (SIGTERM), not ^C. With
+    exit_on_term, SIGTERM raises SystemExit, so the child leaves through its
+    exit handlers and its trace's spans reach the parent; not for a Pool's
+    workers, which may be holding the pool's queue lock when it comes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_term if exit_on_term else signal.SIG_DFL)
+
+
+def _exit_on_term(signum, frame):
+    sys.exit(128 + signum)
+
+
+# ---- --trace FILE ---------------------------------------------------------------
+
+class Trace:
+    """The spans behind --trace FILE, written at the end as the same Trace
+    Event Format JSON the C lessons write (../../lab/trace.h): "X" events with
+    ts and dur in microseconds since the start, a pid per process, a lane
+    (tid) per thread, child or coroutine, each named by a metadata event.
+
+    A twin records a unit of work where it happens:
+        t0 = lab.trace.clock()
+        part = workloads.run_task(o.workload, o.size, i)
+        lab.trace.span("task", t0, i, task=i, workload=o.workload)
+    The span goes on this thread's lane (numbered from 1 in each process and
+    named when first used: "main thread", "thread N", a child's "worker"),
+    or on the lane= given. Off, clock() reads no clock and span() returns.
+
+    How the spans travel: each thread keeps its own list. A unit counted in
+    another thread or process goes back with its result: the worker returns
+    trace.send(value), and the parent's trace.receive(that) keeps the spans
+    and gives the value; a result never received leaves no span. A child
+    process started with multiprocessing.Process hands its spans over when
+    it exits normally (a file in a scratch folder beside FILE's temporary
+    file, which only the parent reads). Nothing reaches FILE until write():
+    the temporary file, then a rename, so FILE is never half-written.
+    """
+    MOST = 1 << 18              # events kept, as trace.c's slots
+
+    def __init__(self):
+        self.on = False
+        self.temp = self.path = self.scratch = self.owner = None
+        self.epoch = 0.0
+        self._reset()
+
+    def _reset(self):
+        """A process of its own: no events, no lanes yet (after a fork)."""
+        self.pid = os.getpid()
+        self.lists = []         # every thread's list of events, in this process
+        self.local = threading.local()
+        self.lanes = itertools.count(1)
+        self.named = False
+        self.dropped = 0
+
+    def _events(self):
+        mine = getattr(self.local, "events", None)
+        if mine is None:
+            mine = self.local.events = []
+            self.lists.append(mine)
+        return mine
+
+    def start(self, path):
+        """Check that path can be written, as trace.c does, or exit 2."""
+        if path == "":
+            usage_error("--trace: the file name is empty")
+        if os.path.exists(path) and not os.path.isfile(path):
+            usage_error(f"--trace: '{path}' is not a regular file")
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
+                                             dir=os.path.dirname(path) or ".")
+        except OSError as error:
+            usage_error(f"--trace: cannot write '{path}': {error.strerror}")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)
+        os.close(fd)
+        self.scratch = self.temp + ".parts"
+        os.mkdir(self.scratch, 0o700)
+        self.path, self.on, self.epoch = path, True, time.monotonic()
+        self.owner = os.getpid()
+        os.register_at_fork(after_in_child=self._reset)
+        import multiprocessing.util
+        multiprocessing.util.register_after_fork(self, Trace._in_child)
+        self.process(program())
+
+    def _in_child(self):
+        """A multiprocessing child: hand the spans over when it exits."""
+        import multiprocessing.util
+        multiprocessing.util.Finalize(None, self._hand_over, exitpriority=100)
+
+    def _hand_over(self):
+        events = self._take_all() + [("D", self.dropped)]
+        if any(e[0] == "X" for e in events):
+            part = os.path.join(self.scratch, f"{self.pid}")
+            try:
+                with open(part + ".part", "wb") as f:
+                    pickle.dump(events, f)
+                os.replace(part + ".part", part)     # whole, or not there
+            except OSError:
+                pass                # the parent has written the file already
+
+    def clock(self):
+        return time.monotonic() if self.on else 0.0
+
+    def process(self, name):
+        """Name this process ("child 2"); a pool's worker is named for you."""
+        if self.on:
+            self.named = True
+            self._events().append(("P", self.pid, 0, name))
+
+    def lane(self, name=None):
+        """This thread's lane, numbered and named the first time it is asked."""
+        lane = getattr(self.local, "lane", None)
+        if lane is None and self.on:
+            lane = self.local.lane = next(self.lanes)
+            child = self.pid != self.owner
+            if child and not self.named:        # "ForkPoolWorker-3": child 3
+                import multiprocessing
+                self.process("child " + multiprocessing.current_process().name.rpartition("-")[2])
+            if name is None:
+                main = threading.current_thread() is threading.main_thread()
+                name = ("worker" if child else "main thread") if main else f"thread {lane}"
+            self.name_lane(lane, name)
+        return lane
+
+    def name_lane(self, lane, name):
+        """Name lane number `lane` of this process (an event loop's); gives lane."""
+        if self.on:
+            self._events().append(("L", self.pid, lane, name))
+        return lane
+
+    def span(self, cat, start, number=-1, lane=None, **args):
+        """One finished unit of category cat, from start (a clock()) to now;
+        named "<cat> <number>" ("<cat>" when number < 0); args become its args."""
+        if not self.on:
+            return
+        end = time.monotonic()
+        mine = self._events()
+        if len(mine) >= self.MOST:
+            self.dropped += 1
+            return
+        name = f"{cat} {number}" if number >= 0 else cat
+        mine.append(("X", self.pid, lane or self.lane(), name, cat,
+                     start - self.epoch, end - self.epoch, args))
+
+    def send(self, value):
+        """In a worker: value with the spans this thread recorded since."""
+        if not self.on:
+            return value, None
+        events = self._events()[:]
+        self._events().clear()
+        return value, events
+
+    def receive(self, sent):
+        """In the parent: keep the spans that came with a result; the value."""
+        value, events = sent
+        if events:
+            self._events().extend(events)
+        return value
+
+    def _take_all(self):
+        events = [e for mine in self.lists for e in mine]
+        for mine in self.lists:
+            mine.clear()
+        return events
+
+    def write(self):
+        """Write the file (the process that started tracing, once); False and
+        one line on stderr if that failed."""
+        if not self.on or os.getpid() != self.owner:
+            return True
+        self.on = False
+        events = self._take_all()
+        for part in sorted(os.listdir(self.scratch)):
+            if not part.endswith(".part"):
+                with open(os.path.join(self.scratch, part), "rb") as f:
+                    events += pickle.load(f)
+        dropped = self.dropped + sum(e[1] for e in events if e[0] == "D")
+        events = [e for e in events if e[0] != "D"]
+        events.sort(key=lambda e: e[0] == "X")  # names first, as they came
+        dropped += max(len(events) - self.MOST, 0)
+        lines = ",\n".join(_event_json(e) for e in events[:self.MOST])
+        other = json.dumps({"program": program(), "dropped_events": dropped},
+                           separators=(",", ":"))
+        text = ('{"traceEvents":[\n' + lines + '\n],"displayTimeUnit":"ms",'
+                f'"otherData":{other}}}\n')
+        if dropped:
+            print(f"{program()}: --trace: {dropped} events did not fit (the first "
+                  f"{self.MOST} are in the file)", file=sys.stderr)
+        try:
+            with open(self.temp, "w") as f:
+                f.write(text)
+            os.replace(self.temp, self.path)
+        except OSError as error:
+            print(f"{program()}: --trace: cannot write {self.path}: {error.strerror}",
+                  file=sys.stderr)
+            self.abandon()
+            return False
+        self.temp = None
+        self.abandon()
+        return True
+
+    def abandon(self):
+        """Remove the temporary file and scratch folder without writing."""
+        if self.path is None or os.getpid() != self.owner:
+            return
+        self.on = False
+        if self.temp:
+            try:
+                os.unlink(self.temp)
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.temp = self.path = None
+
+
+def _event_json(e):
+    compact = {"separators": (",", ":")}
+    if e[0] == "P":
+        return json.dumps({"name": "process_name", "ph": "M", "pid": e[1], "tid": 0,
+                           "args": {"name": e[3]}}, **compact)
+    if e[0] == "L":
+        return (json.dumps({"name": "thread_name", "ph": "M", "pid": e[1], "tid": e[2],
+                            "args": {"name": e[3]}}, **compact) + ",\n" +
+                json.dumps({"name": "thread_sort_index", "ph": "M", "pid": e[1],
+                            "tid": e[2], "args": {"sort_index": e[2]}}, **compact))
+    _, pid, lane, name, cat, start, end, args = e
+    return json.dumps({"name": name, "cat": cat, "ph": "X", "ts": round(max(start, 0) * 1e6, 3),
+                       "dur": round(max(end - start, 0) * 1e6, 3), "pid": pid, "tid": lane,
+                       "args": args}, **compact)
+
+
+trace = Trace()
+atexit.register(trace.abandon)      # an unexpected end leaves no temporary file
 
 # ---- One download with requests (fetch.c's judging, counting and retrying) ----
 
@@ -247,7 +508,17 @@ def url_of(o, request):
 
 def fetch(session, o, request):
     """Download request i with a requests.Session: the body's length, or None
-    when it failed (a non-2xx answer, refused, dropped, timed out)."""
+    when it failed (a non-2xx answer, refused, dropped, timed out). Traced,
+    as fetch.c traces, as a "request" span on the calling thread's lane; a
+    download cut short by a signal raises out of here, and is not."""
+    start = trace.clock()
+    nbytes = download(session, o, request)
+    trace.span("request", start, request, request=request, bytes=nbytes or 0,
+               ok=nbytes is not None)
+    return nbytes
+
+
+def download(session, o, request):
     import requests
     for attempt in range(o.retries + 1):
         try:

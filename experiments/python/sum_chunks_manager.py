@@ -53,25 +53,31 @@ class SharedParts:
             return self.array[2 * i] | self.array[2 * i + 1] << 64
 
 
-def child_main(shared, i, o):
+def child_main(shared, sets_done, i, o):
     """Sum chunk i (a closed form: the lesson times the talking) and store it."""
-    lab.ignore_signals()
+    lab.ignore_signals(exit_on_term=True)      # ended by the parent, spans kept
+    lab.trace.process(f"child {i}")
     first, last = i * o.numbers // o.chunks + 1, (i + 1) * o.numbers // o.chunks
     part = (first + last) * (last - first + 1) // 2
-    for _ in range(o.ops + 1):
+    for op in range(o.ops + 1):
+        start = lab.trace.clock()
         shared[f"part-{i}"] = part                                  # [2]
+        lab.trace.span("set", start, op, child=i, op=op)
+        sets_done[i] = op + 1       # for the progress bar
 
 
 def run(o, shared):
     """The concurrency step: K children, joined; then the parts, in order."""
-    children = [multiprocessing.Process(target=child_main, args=(shared, i, o))
+    sets_done = multiprocessing.Array(ctypes.c_longlong, o.chunks, lock=False)
+    children = [multiprocessing.Process(target=child_main, args=(shared, sets_done, i, o))
                 for i in range(o.chunks)]
+    progress = lab.Progress(o.chunks * (o.ops + 1), o.progress)
     failed, total = 0, 0
     try:
         for child in children:
             child.start()
         for i, child in enumerate(children):
-            child.join()
+            lab.join(child, lambda: progress.update(sum(sets_done)))
             if child.exitcode != 0:
                 print(f"{lab.program()}: the child (pid {child.pid}) failed: exit "
                       f"{child.exitcode}", file=sys.stderr)
@@ -86,6 +92,8 @@ def run(o, shared):
                 child.terminate()
             if child.pid is not None:
                 child.join()
+    progress.update(sum(sets_done))     # the last count: all done, or where it stopped
+    progress.end()
     return failed, total
 
 
