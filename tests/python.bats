@@ -358,3 +358,36 @@ PY
     run -0 grep -c '^| sumsq | 200 us |' "$dir/gil_python.md"
     run -0 grep -c '^| 5000 us | ' "$dir/gil_python.md"
 }
+
+@test "gil_handover.py counts CPython's hand-overs; gil_compare.py estimates them from that count" {
+    need
+    run -0 "$PY" "$PYDIR/gil_handover.py" --workload sumsq --seconds 0.3 --switch-interval-us 1000
+    [[ "${lines[-1]}" =~ ^experiment=gil_handover\ workload=sumsq\ switch_interval_us=1000\ .*\ handovers=([0-9]+)\ per_s=([0-9]+)\  ]]
+    # Two threads taking turns every millisecond: some hand-overs, fewer
+    # than one per 100 us.
+    [ "${BASH_REMATCH[1]}" -ge 1 ]
+    [ "${BASH_REMATCH[2]}" -le 10000 ]
+    out=$BATS_TEST_TMPDIR/gil.csv
+    run -0 --separate-stderr "$PY" "$PYDIR/gil_compare.py" --quick --rounds 1 --sections threads,interval,handover \
+        --workloads sumsq --bin "$LAB_BIN" --out "$out"
+    # CPython's hand-overs in a run: gil_handover.py's rate at the same
+    # interval times the run's median seconds; the emulation's are counted.
+    run -0 "$PY" - "$out" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+rate = {r["switch_interval_us"]: float(r["handovers_per_s"]) for r in rows if r["section"] == "handover" and r["pinned"] == "0"}
+assert sorted(rate, key=int) == ["200", "1000", "5000", "20000", "1000000"], rate
+n = 0
+for r in rows:
+    if r["section"] in ("threads", "interval") and r["workers"] in ("2", "5"):
+        if r["impl"] == "cpython":
+            want = rate[r["switch_interval_us"]] * float(r["median_s"])
+            assert abs(float(r["switches_est"]) - want) <= 0.5 + want * 1e-3, r
+            assert r["gil_switches"] == "", r
+        else:
+            assert r["gil_switches"] != "" and r["switches_est"] == "", r
+        n += 1
+print(n)
+PY
+    [ "$output" -eq 12 ]
+}
