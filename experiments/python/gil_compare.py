@@ -172,7 +172,7 @@ def summarize(configs):
         if c["impl"] == "cpython" and c["workers"] >= 2 and c["section"] in ("threads", "interval", "pinned"):
             per_s = rate.get((c["workload"], c["switch_interval_us"], c["pinned"]),
                              rate.get(("sumsq", c["switch_interval_us"], c["pinned"])))
-            switches = per_s * seconds if per_s else None
+            switches = per_s * seconds if per_s is not None else None
         cost = None
         if c["section"] in ("convoy", "handover"):
             base = base_min = None
