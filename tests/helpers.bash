@@ -151,3 +151,15 @@ record_unwritable() {   # record_unwritable UNIT LESSON ARG...
         run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 "$unit" 3/3 || return 1
     done
 }
+
+# The Python twins: skip, saying why, unless Debian's python3 ($PY) can
+# import every module named.
+PY=/usr/bin/python3
+need() {
+    [ -x "$PY" ] || skip "$PY is missing (scripts/deps installs python3)"
+    local module
+    for module in "$@"; do
+        "$PY" -c "import $module" 2>/dev/null ||
+            skip "$PY cannot import $module (scripts/deps installs python3-$module)"
+    done
+}

@@ -6,23 +6,12 @@
 # shellcheck disable=SC2154   # bats sets status, output, lines, stderr...
 load helpers
 
-PY=/usr/bin/python3
 PYDIR=$LAB_TOP/experiments/python
 IO_PAIRS=(io_sync io_threads io_multiprocessing io_async)
 CPU_PAIRS=(cpu_sync cpu_threads cpu_multiprocessing)
 
 setup_file() { lab_server_start; }
 teardown_file() { lab_server_stop; }
-
-# Skip, saying why, unless Debian's python3 can import every module named.
-need() {
-    [ -x "$PY" ] || skip "$PY is missing (scripts/deps installs python3)"
-    local module
-    for module in "$@"; do
-        "$PY" -c "import $module" 2>/dev/null ||
-            skip "$PY cannot import $module (scripts/deps installs python3-$module)"
-    done
-}
 
 # The record line of the last `run` (its last line), as "key=value" words.
 record_line() { echo "${lines[-1]}"; }

@@ -11,23 +11,12 @@
 # shellcheck disable=SC2154   # bats sets status, output, lines, stderr...
 load helpers
 
-PY=/usr/bin/python3
 CHECK=$LAB_TOP/tests/trace_check.py
 TWINS=(io_sync io_threads io_multiprocessing io_async io_convoy cpu_sync cpu_threads
        cpu_multiprocessing sum_chunks_manager)
 
 setup_file() { lab_server_start; }
 teardown_file() { lab_server_stop; }
-
-# Skip, saying why, unless Debian's python3 can import every module named.
-need() {
-    [ -x "$PY" ] || skip "$PY is missing (scripts/deps installs python3)"
-    local module
-    for module in "$@"; do
-        "$PY" -c "import $module" 2>/dev/null ||
-            skip "$PY cannot import $module (scripts/deps installs python3-$module)"
-    done
-}
 
 # shellcheck disable=SC2016  # $URL is replaced by check_case
 # TWIN|ARGUMENTS|UNIT|COUNT: COUNT is a record key or arithmetic over
