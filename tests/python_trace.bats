@@ -15,7 +15,13 @@ CHECK=$LAB_TOP/tests/trace_check.py
 TWINS=(io_sync io_threads io_multiprocessing io_async io_convoy cpu_sync cpu_threads
        cpu_multiprocessing sum_chunks_manager)
 
-setup_file() { lab_server_start; }
+# The twins as `make python` links them (py_<lesson>), in a folder of this
+# file's own: the programs' folder may be a sanitizer build without them.
+setup_file() {
+    lab_server_start
+    export TWIN_BIN=$BATS_FILE_TMPDIR/bin
+    make -C "$LAB_TOP" --no-print-directory BIN="$TWIN_BIN" LAB_NO_DEPS=1 python >/dev/null
+}
 teardown_file() { lab_server_stop; }
 
 # shellcheck disable=SC2016  # $URL is replaced by check_case
@@ -58,7 +64,7 @@ check_case() {
     # shellcheck disable=SC2016
     args=${args//'$URL'/$LAB_BASE}
     # shellcheck disable=SC2086  # the words split on purpose
-    run --separate-stderr "$LAB_BIN/py_$twin" $args --no-progress --trace "$trace"
+    run --separate-stderr "$TWIN_BIN/py_$twin" $args --no-progress --trace "$trace"
     [ "$status" -eq 0 ] || { echo "py_$twin $args: exit $status: $stderr" >&2; return 1; }
     while read -r key; do
         expr=${expr//$key/$(record "$key")}
@@ -91,7 +97,7 @@ check_case() {
 @test "every twin's --help names --trace, --progress and --no-progress" {
     need requests aiohttp
     for twin in "${TWINS[@]}"; do
-        run -0 --separate-stderr "$LAB_BIN/py_$twin" --help
+        run -0 --separate-stderr "$TWIN_BIN/py_$twin" --help
         for option in "--trace FILE" --progress --no-progress; do
             [[ "$output" == *"$option"* ]] || { echo "py_$twin --help: no $option" >&2; false; }
         done
@@ -112,7 +118,7 @@ check_case() {
     for twin in "${TWINS[@]}"; do
         for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null ""; do
             # (The I/O twins would wait 5 s a request: $LAB_URL is their default.)
-            LAB_URL="$LAB_BASE/delay?s=5" run --separate-stderr "$LAB_BIN/py_$twin" --no-progress --trace "$path"
+            LAB_URL="$LAB_BASE/delay?s=5" run --separate-stderr "$TWIN_BIN/py_$twin" --no-progress --trace "$path"
             [ "$status" -eq 2 ] || { echo "py_$twin --trace '$path': exit $status" >&2; false; }
             [ "${#stderr_lines[@]}" -eq 1 ] || { echo "py_$twin --trace '$path': $stderr" >&2; false; }
             [[ "$stderr" == "py_$twin: --trace: "* ]] || { echo "py_$twin: $stderr" >&2; false; }
@@ -122,8 +128,8 @@ check_case() {
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/folder")" ]
     # A mistake found after the trace's file was checked leaves nothing either.
     refused=$BATS_TEST_TMPDIR/refused.json
-    run -2 --separate-stderr "$LAB_BIN/py_cpu_sync" --workload nope --trace "$refused"
-    run -2 --separate-stderr "$LAB_BIN/py_sum_chunks_manager" --numbers 3 --chunks 4 --trace "$refused"
+    run -2 --separate-stderr "$TWIN_BIN/py_cpu_sync" --workload nope --trace "$refused"
+    run -2 --separate-stderr "$TWIN_BIN/py_sum_chunks_manager" --numbers 3 --chunks 4 --trace "$refused"
     [ -z "$(find "$BATS_TEST_TMPDIR" -name 'refused.json*')" ]
 }
 
@@ -151,7 +157,7 @@ check_case() {
         # (ten of them at once on 2 cores, longer), and a signal before its
         # handlers are set ends it without a record (python.bats says the same).
         # shellcheck disable=SC2086
-        "$LAB_BIN/py_$twin" ${args%|*} --trace "$dir/t.json" >"$dir/out" 2>"$dir/err" 3>&- &
+        "$TWIN_BIN/py_$twin" ${args%|*} --trace "$dir/t.json" >"$dir/out" 2>"$dir/err" 3>&- &
         pids+=($!)
     done
     sleep 4
@@ -203,18 +209,18 @@ print(sum(map(len, ops.values())))' "$dir/t.json") || { echo "py_$twin: $sets" >
     for r in "${runs[@]}"; do
         total=${r##*|} cmd=${r%|*}
         # shellcheck disable=SC2086
-        run -0 --separate-stderr "$LAB_BIN/py_"$cmd --progress
+        run -0 --separate-stderr "$TWIN_BIN/py_"$cmd --progress
         [[ "$stderr" == *"] $total/$total" ]] || { echo "py_$cmd --progress: '$stderr'" >&2; false; }
         [[ "$stderr" == *$'\r['"#"* ]]
         # shellcheck disable=SC2086
-        run -0 --separate-stderr "$LAB_BIN/py_"$cmd --no-progress
+        run -0 --separate-stderr "$TWIN_BIN/py_"$cmd --no-progress
         [ -z "$stderr" ] || { echo "py_$cmd --no-progress: '$stderr'" >&2; false; }
         # shellcheck disable=SC2086
-        run -0 --separate-stderr "$LAB_BIN/py_"$cmd
+        run -0 --separate-stderr "$TWIN_BIN/py_"$cmd
         [ -z "$stderr" ]
         # Both given: --no-progress wins, as in C.
         # shellcheck disable=SC2086
-        run -0 --separate-stderr "$LAB_BIN/py_"$cmd --progress --no-progress
+        run -0 --separate-stderr "$TWIN_BIN/py_"$cmd --progress --no-progress
         [ -z "$stderr" ]
     done
 }
@@ -224,9 +230,9 @@ print(sum(map(len, ops.values())))' "$dir/t.json") || { echo "py_$twin: $sets" >
     same() {   # KEYS, then the twin and its arguments
         local keys=$1 key without without_status
         shift
-        run --separate-stderr "$LAB_BIN/py_$1" "${@:2}" --no-progress
+        run --separate-stderr "$TWIN_BIN/py_$1" "${@:2}" --no-progress
         without=$output without_status=$status
-        run --separate-stderr "$LAB_BIN/py_$1" "${@:2}" --no-progress --trace "$BATS_TEST_TMPDIR/same.json"
+        run --separate-stderr "$TWIN_BIN/py_$1" "${@:2}" --no-progress --trace "$BATS_TEST_TMPDIR/same.json"
         [ "$status" = "$without_status" ] || { echo "py_$1: exit $status with --trace, $without_status without" >&2; return 1; }
         for key in $keys; do
             [ "$(record "$key")" = "$(output=$without record "$key")" ] ||
