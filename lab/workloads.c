@@ -24,8 +24,9 @@
  *     task looks up from its work, and so where cpu_threads --gil hooks in
  *     the emulated GIL's "please let go" (task_context_on_chunk). CPython
  *     looks every few hundred nanoseconds; looking every millisecond, as
- *     this file once did, made the emulated holder miss most requests at a
- *     200 us switch interval (README: CPython's GIL beside the emulated one).
+ *     this file once did, made the emulated holder serve most drop requests
+ *     late at a 200 us switch interval (README: CPython's GIL beside the
+ *     emulated one).
  * [3] The same loop must run at the same speed in every lesson. Where the
  *     linker happens to place sumsq's 21-byte loop differs from program to
  *     program; placed across two 64-byte lines, it ran 1.5x slower on a
@@ -42,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Iterations between two looks at the stop flag [2]: about 45 us of sumsq,
+/* Iterations between two looks at the stop flag [2]: about 44 us of sumsq,
  * 28 us of sha256, 33 us of fib, 140 us of prime's divisions (each look
  * costs a call and a load). */
 #define CHUNK (1u << 16)
