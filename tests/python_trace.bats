@@ -80,7 +80,9 @@ check_case() {
     case $twin in
         io_sync|cpu_sync)   [ "$where" = "py_$twin|main thread" ] ;;
         io_threads)         [ "$where" = "py_$twin|thread 1;py_$twin|thread 2;py_$twin|thread 3" ] ;;
-        cpu_threads)        [ "$where" = "py_$twin|thread 1;py_$twin|thread 2" ] ;;
+        # Which pool thread runs a task is the pool's choice under the GIL:
+        # on a busy machine thread 1 may finish all four before 2 starts.
+        cpu_threads)        [[ "$where" =~ ^py_$twin\|thread\ [12](\;py_$twin\|thread\ 2)?$ ]] ;;
         io_convoy)          [ "$where" = "py_$twin|I/O thread" ] ;;
         io_async)           [ "$where" = "$(printf "py_$twin|coroutine %d\n" 1 2 3 4 5 6 | paste -sd';')" ] ;;
         *_multiprocessing)  [[ "$where" =~ ^child\ [0-9]+\|worker\;child\ [0-9]+\|worker ]] &&
