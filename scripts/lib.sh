@@ -267,6 +267,10 @@ readme_include() {   # readme_include FILE.md
     place "$work/README.md" "$readme"
 }
 
+# A report step, scripts/report/NAME.py, under the system's Python (the
+# one scripts/deps installs), its messages under this script's name.
+report() { LAB_ME=$me /usr/bin/python3 "$top/scripts/report/$1.py" "${@:2}"; }
+
 # A CSV file as miller's TSV (no field holds a tab or a newline there),
 # for the awk and shell steps; short rows are padded, and flagged by the
 # reader that checks them.

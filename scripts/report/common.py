@@ -1,0 +1,81 @@
+# What the report steps share: messages, CSV rows checked as they are read,
+# numbers, and Markdown tables.
+#
+# The report steps (scripts/report/*.py) turn run files into tables; the
+# bash scripts around them run the lessons, hold the results lock and place
+# the files the steps write (scripts/lib.sh: report NAME ARG...). CSV is read
+# with Python's csv module (RFC 4180: quotes, commas and line breaks inside
+# fields), never split by hand, and a field becomes a number only when it
+# looks like one.
+import csv
+import os
+import re
+import sys
+
+# The script whose step this is, for messages (lib.sh's report() sets it).
+ME = os.environ.get("LAB_ME", "scripts/report")
+PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def say(message):
+    print(f"{ME}: {message}", file=sys.stderr)
+
+
+def die(message, status=1):
+    say(message)
+    sys.exit(status)
+
+
+# The value of a plain decimal (digits, a point, digits), else None: no
+# sign, exponent, nan or hex, all of which float() would take.
+def number(text):
+    return float(text) if text is not None and PLAIN_NUMBER.fullmatch(text) else None
+
+
+# The rows of a CSV file as dicts, each with the line it starts on in
+# row["_line"]. A row is left out, with one line on stderr naming the file
+# and line, when it has too few or too many fields, an empty field among
+# `required`, a field of `names` that is not a plain name, or one of
+# `numbers` that is neither empty nor a plain number.
+def rows(path, names=(), numbers=(), required=()):
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None) or []
+            kept = []
+            line = reader.line_num + 1
+            for fields in reader:
+                row = dict(zip(header, fields))
+                problem = None
+                if len(fields) < len(header) or any(row[k] == "" for k in required):
+                    problem = "a short row (torn, or a column missing)"
+                elif len(fields) > len(header):
+                    problem = "more fields than columns"
+                for k in names:
+                    if problem is None and not PLAIN_NAME.fullmatch(row[k]):
+                        problem = f'{k} "{row[k]}" is not a plain name'
+                for k in numbers:
+                    if problem is None and row[k] != "" and number(row[k]) is None:
+                        problem = f'{k} "{row[k]}" is not a number'
+                if problem:
+                    say(f"{path}:{line}: {problem}: row left out")
+                else:
+                    row["_line"] = line
+                    kept.append(row)
+                line = reader.line_num + 1
+            return kept
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        die(f"cannot read {path}: {e}")
+
+
+# x with `digits` significant digits (printf's %g); '' for None.
+def g(x, digits):
+    return "" if x is None else f"{x:.{digits}g}"
+
+
+# A Markdown table as miller writes one (--omd).
+def markdown(header, table):
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table]
+    return "\n".join(lines) + "\n"
