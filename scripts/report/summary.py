@@ -1,5 +1,5 @@
 # The summary step of scripts/summarize (whose header tells the columns
-# and the method): summary.py RUNS DIR writes DIR/summary.csv (the runs per
+# and the method): summary.py RUNS DIR writes DIR/summary.csv (a row per
 # configuration), DIR/summary.md (the fastest configuration of each model)
 # and DIR/text (what the numbers show, for a learner).
 import csv
@@ -10,21 +10,33 @@ import sys
 from common import die, g, markdown, number, rows, say
 
 KEYS = "experiment model workload tasks size workers latency_ms numbers chunks ops".split()
-NUMBERS = KEYS[3:] + "seconds wall_s user_s sys_s max_rss_kb vol_cs invol_cs cpu_util ops_per_s".split()
+NUMBERS = KEYS[3:] + "seconds wall_s user_s sys_s max_rss_kb vol_cs invol_cs cpu_util ops_per_s cpus".split()
 MEASURES = "seconds cpu_util vol_cs invol_cs max_rss_kb ops_per_s".split()
 COLUMNS = KEYS + """runs failed median_s min_s max_s spread_pct baseline baseline_s speedup ideal_s efficiency
     cpu_util vol_cs invol_cs max_rss_kb ops_per_s extra cpus cpu_model""".split()
-# The record's other numbers (extra: "lost=... ns_per_increment=...").
+FORMATS = {"median_s": ".6f", "min_s": ".6f", "max_s": ".6f", "spread_pct": ".1f", "baseline_s": ".6f",
+           "speedup": ".3f", "ideal_s": ".6f", "efficiency": ".3f", "cpu_util": ".3f", "vol_cs": ".0f",
+           "invol_cs": ".0f", "max_rss_kb": ".0f", "ops_per_s": ".0f"}
+# A name and a number of the extra column ("lost=... ns_per_increment=...").
 EXTRA_NAME = re.compile(r"[a-z][a-z0-9_]*")
 EXTRA_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 IO = re.compile(r"(py_)?io_")
 CPU = re.compile(r"(py_)?cpu_")
-SAME_SUM = ("experiment", "numbers", "chunks")
 
 runs, work = sys.argv[1:]
 configs = {}
-extra_names = {}   # every name in the extra column, in the order first seen
-text = open(f"{work}/text", "w")
+extras = {}   # the names of the extra column, in the order first seen
+lines = []    # the text
+
+
+# Miller's interpolated median (stats1 -i) to the last bit: the lower
+# middle value plus half the step to the upper one; None for no values.
+def median(values):
+    if not values:
+        return None
+    ordered = sorted(values)
+    low = ordered[(len(ordered) - 1) // 2]
+    return low if len(ordered) % 2 else low + (ordered[len(ordered) // 2] - low) * 0.5
 
 
 # A field as awk takes it: empty is 0.
@@ -32,19 +44,7 @@ def n(field):
     return number(field) or 0
 
 
-# Miller's interpolated median to the last bit (stats1 -i): the lower
-# middle value plus half the step to the upper one.
-def median(values):
-    ordered = sorted(values)
-    low = ordered[(len(ordered) - 1) // 2]
-    return low + (ordered[len(ordered) // 2] - low) * 0.5
-
-
-def tell(line=""):
-    print(line, file=text)
-
-
-def fmt(x, spec):
+def fmt(x, spec=""):
     return "" if x is None else format(x, spec)
 
 
@@ -57,6 +57,7 @@ def times(x):
 
 
 def rate(x):
+    x = x or 0
     return f"{x / 1e6:.1f} million" if x >= 1e6 else f"{x:.0f}"
 
 
@@ -67,12 +68,13 @@ def lesson(c):
 
 # ---- Check every row, then gather the runs of each configuration.
 try:
-    for row in rows(runs, numbers=["exit"] + NUMBERS + ["cpus"], required=["commit"]):
+    for row in rows(runs, numbers=["exit"] + NUMBERS, required=["commit"]):
         if not re.fullmatch("[0-9]+", row["exit"]):
             say(f'{runs}:{row["_line"]}: exit "{row["exit"]}" is not a number: row left out')
             continue
         key = tuple(row[k] for k in KEYS)
-        c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, values={}, extra={}))
+        c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, extra={}))
+        c.setdefault("values", {name: [] for name in MEASURES})
         cpus, cpu_model = row["cpus"] or "1", row["cpu_model"]
         c["runs"] += 1
         if int(row["exit"]) != 0 or row["seconds"] == "":
@@ -81,24 +83,18 @@ try:
         c["tiny"] += number(row["seconds"]) < 0.005
         for name in MEASURES:
             if row[name] != "":
-                c["values"].setdefault(name, []).append(number(row[name]))
-        # Each pair split at its first "=", the last of a name kept.
+                c["values"][name].append(number(row[name]))
+        # The record's other numbers, each pair split at its first "=", the last of a name kept.
         pairs = dict(pair.split("=", 1) for pair in row.get("extra", "").split(" ") if "=" in pair)
         for name, value in pairs.items():
             if EXTRA_NAME.fullmatch(name) and EXTRA_NUMBER.fullmatch(value):
-                extra_names[name] = True
+                extras[name] = True
                 c["extra"].setdefault(name, []).append(float(value))
 except KeyError as column:
     die(f"{runs} has no column {column}: not a runs file")
 if not configs:
     die(f"no row of {runs} can be read")
 cores = number(cpus) or 1
-for c in configs.values():
-    for name in MEASURES:
-        c[name] = median(c["values"][name]) if name in c["values"] else None
-    seconds = c["values"].get("seconds", [])
-    c["lo"], c["hi"] = min(seconds, default=None), max(seconds, default=None)
-    c["extra"] = {name: median(c["extra"][name]) for name in extra_names if name in c["extra"]}
 
 
 # ---- Baselines and ideals.
@@ -109,67 +105,65 @@ def baseline(c):
         return configs.get((py + "io_sync", "sync", c["workload"], c["tasks"], "", "1", c["latency_ms"], "", "", ""))
     if CPU.match(e):
         return configs.get((py + "cpu_sync", "sync", c["workload"], c["tasks"], c["size"], "1", "", "", "", ""))
-    # The manager with the same numbers and chunks (the first one, if
-    # several did different numbers of operations).
+    # The manager of the same numbers and chunks (the first, if several did
+    # different numbers of operations).
     for b in configs.values():
-        if c["model"] == "shared-memory" and b["model"] == "manager" and all(b[k] == c[k] for k in SAME_SUM):
+        if c["model"] == "shared-memory" and b["model"] == "manager" and b["numbers"] == c["numbers"] \
+                and b["chunks"] == c["chunks"] and b["experiment"] == e:
             return b
     return None
 
 
 for c in configs.values():
-    m = c["seconds"]
+    for name, values in c["values"].items():
+        c[name] = median(values)
+    c["median_s"] = c["seconds"]
+    c["min_s"] = min(c["values"]["seconds"], default=None)
+    c["max_s"] = max(c["values"]["seconds"], default=None)
+for c in configs.values():
+    m = c["median_s"]
     b = baseline(c)
-    c["base"] = b if b and b["seconds"] is not None else None
-    c["speed"] = c["ideal"] = None
-    if c["base"] and m:
-        c["speed"] = b["seconds"] / m
+    b = c["base"] = b if b and b["median_s"] is not None else {}
+    c["baseline"] = "manager" if b.get("model") == "manager" else b.get("experiment", "")
+    c["baseline_s"] = b.get("median_s")
+    c["speedup"] = c["baseline_s"] / m if b and m else None
     # Shared memory and the manager may do different numbers of operations
     # (each sized to be timed well): compare their rates.
-    if c["base"] and c["model"] == "shared-memory" and (c["ops_per_s"] or 0) > 0 and (b["ops_per_s"] or 0) > 0:
-        c["speed"] = c["ops_per_s"] / b["ops_per_s"]
+    if b and c["model"] == "shared-memory" and (c["ops_per_s"] or 0) > 0 and (b["ops_per_s"] or 0) > 0:
+        c["speedup"] = c["ops_per_s"] / b["ops_per_s"]
     w = n(c["workers"])
+    c["ideal_s"] = None
     if IO.match(c["experiment"]) and c["latency_ms"] != "" and w > 0:
-        c["ideal"] = math.ceil(n(c["tasks"]) / w) * n(c["latency_ms"]) / 1000
-    elif CPU.match(c["experiment"]) and c["base"] and w > 0:
-        c["ideal"] = b["seconds"] / min(w, cores)
-    c["efficiency"] = c["ideal"] / m if c["ideal"] is not None and m else None
-    c["spread"] = (c["hi"] - c["lo"]) / m * 100 if m else None
+        c["ideal_s"] = math.ceil(n(c["tasks"]) / w) * n(c["latency_ms"]) / 1000
+    elif CPU.match(c["experiment"]) and b and w > 0:
+        c["ideal_s"] = b["median_s"] / min(w, cores)
+    c["efficiency"] = c["ideal_s"] / m if c["ideal_s"] is not None and m else None
+    c["spread_pct"] = (c["max_s"] - c["min_s"]) / m * 100 if m else None
+    # The medians of the other numbers (%.10g: a median of two large
+    # counts, 1234567.5, stays a plain number).
+    medians = {name: median(c["extra"][name]) for name in extras if name in c["extra"]}
+    c["extra"] = " ".join(f"{k}={int(v) if v == int(v) else format(v, '.10g')}" for k, v in medians.items())
+    c["x"], c["cpus"], c["cpu_model"] = medians, cpus, cpu_model
 
-
-# ---- The summary, a row per configuration.
-def plain(x):
-    return str(int(x)) if x == int(x) else f"{x:.10g}"
-
-
-summary = []
-for c in configs.values():
-    b = c["base"] or {}
-    name = "manager" if b.get("model") == "manager" else b.get("experiment", "")
-    extra = " ".join(f"{k}={plain(v)}" for k, v in c["extra"].items())
-    values = [c[k] for k in KEYS] + [c["runs"], c["failed"], fmt(c["seconds"], ".6f"), fmt(c["lo"], ".6f"),
-              fmt(c["hi"], ".6f"), fmt(c["spread"], ".1f"), name, fmt(b.get("seconds"), ".6f"),
-              fmt(c["speed"], ".3f"), fmt(c["ideal"], ".6f"), fmt(c["efficiency"], ".3f"),
-              fmt(c["cpu_util"], ".3f"), fmt(c["vol_cs"], ".0f"), fmt(c["invol_cs"], ".0f"),
-              fmt(c["max_rss_kb"], ".0f"), fmt(c["ops_per_s"], ".0f"), extra, cpus, cpu_model]
-    summary.append(dict(zip(COLUMNS, values)))
+# ---- The summary, and the reference table from it: the fastest
+# configuration of each model (the most sets a second for the manager
+# lesson), in the order measured.
+summary = [{k: fmt(c[k], FORMATS.get(k, "")) for k in COLUMNS} for c in configs.values()]
 with open(f"{work}/summary.csv", "w", newline="") as f:
     writer = csv.DictWriter(f, COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(summary)
-
-
-# ---- The reference table: the fastest configuration of each model (the
-# most sets a second for the manager lesson), in the order measured.
-def group(r):
-    return tuple(r[k] for k in ("experiment", "model", "workload", "tasks", "size", "latency_ms"))
-
-
-def rank(r):
-    return -float(r["ops_per_s"]) if r["ops_per_s"] else float(r["median_s"])
-
-
-def cells(r):
+fastest = {}
+for i, r in enumerate(summary):
+    if r["median_s"] == "":
+        continue
+    group = tuple(r[k] for k in ("experiment", "model", "workload", "tasks", "size", "latency_ms"))
+    rank = -float(r["ops_per_s"]) if r["ops_per_s"] else float(r["median_s"])
+    if group not in fastest or rank < fastest[group][0]:
+        fastest[group] = (rank, i)
+table = []
+for i in sorted(i for rank, i in fastest.values()):
+    r = summary[i]
     e, size = r["experiment"], n(r["size"])
     size = f"{int(size / 1e6)}M" if size >= 1e6 else f"{int(size / 1000)}k" if size >= 1000 else r["size"]
     what = r["model"]
@@ -178,17 +172,10 @@ def cells(r):
     elif e.startswith("cpu_"):
         what = f'{r["workload"]} {r["tasks"]} x {size}'
     workers = r["chunks"] + " children" if "manager" in e else r["workers"]
-    two = [fmt(number(r[k]), ".2f") for k in ("speedup", "efficiency")]
-    values = [lesson(r), what, workers, f'{float(r["median_s"]):.3f}',
-              f'{float(r["min_s"]):.3f}–{float(r["max_s"]):.3f}'] + two + [r["ops_per_s"]]
-    return [v.replace("|", "\\|") for v in values]
-
-
-best = {}
-for r in summary:
-    if r["median_s"] and (group(r) not in best or rank(r) < rank(best[group(r)])):
-        best[group(r)] = r
-table = [cells(r) for r in summary if best.get(group(r)) is r]
+    low, high = float(r["min_s"]), float(r["max_s"])
+    cells = [lesson(r), what, workers, f'{float(r["median_s"]):.3f}', f"{low:.3f}–{high:.3f}",
+             fmt(number(r["speedup"]), ".2f"), fmt(number(r["efficiency"]), ".2f"), r["ops_per_s"]]
+    table.append([cell.replace("|", "\\|") for cell in cells])
 header = ["lesson", "workload", "workers", "median s", "min–max s", "speedup", "efficiency", "sets/s"]
 with open(f"{work}/summary.md", "w") as f:
     f.write(f"Made by `make all`: {cpus} CPUs, {cpu_model}; the fastest configuration of each model, medians of"
@@ -202,22 +189,20 @@ def compared(speed):
         return "not comparable with"
     if speed >= 1.05:
         return times(speed) + " faster than"
-    if speed > 0.95:
-        return "about as fast as"
-    return times(1 / speed) + " slower than"
+    return "about as fast as" if speed > 0.95 else times(1 / speed) + " slower than"
 
 
 # The best worker count of every other model measured against baseline b.
 def describe_best(b):
+    rivals = [c for c in configs.values() if c["base"] is b and c is not b and c["median_s"] is not None]
     best = {}
-    for c in configs.values():
-        if c["base"] is b and c is not b and c["seconds"] is not None and (c["model"] not in best or c["seconds"] < best[c["model"]]["seconds"]):
-            best[c["model"]] = c
+    for c in sorted(rivals, key=lambda c: c["median_s"]):
+        best.setdefault(c["model"], c)
     for c in configs.values():
         if best.get(c["model"]) is c:
-            ideal = "" if c["ideal"] is None else "; the ideal is " + secs(c["ideal"])
-            tell(f'  {lesson(c)} at its best, with {int(n(c["workers"]))} worker{plural(c["workers"])}: '
-                 f'{secs(c["seconds"])}, {compared(c["speed"])} {b["experiment"]}{ideal}.')
+            ideal = "" if c["ideal_s"] is None else "; the ideal is " + secs(c["ideal_s"])
+            lines.append(f'  {lesson(c)} at its best, with {int(n(c["workers"]))} worker{plural(c["workers"])}:'
+                         f' {secs(c["median_s"])}, {compared(c["speedup"])} {b["experiment"]}{ideal}.')
 
 
 def plural(count, ending="s"):
@@ -225,64 +210,49 @@ def plural(count, ending="s"):
 
 
 def heading(title):
-    if title not in said:
-        said.add(title)
-        tell()
-        tell(title)
+    lines.extend([] if title in lines else ["", title])
 
 
-said = set()
-tell(f"{sum(c['runs'] for c in configs.values())} runs of {len(configs)} configurations on {int(cores)} CPUs ({cpu_model}).")
+lines.append(f"{sum(c['runs'] for c in configs.values())} runs of {len(configs)} configurations on {int(cores)}"
+             f" CPUs ({cpu_model}).")
 for c in configs.values():
-    e, x, seconds = c["experiment"], c["extra"], c["seconds"]
-    if seconds is None:
+    e, t, x, m = c["experiment"], int(n(c["tasks"])), c["x"], c["median_s"]
+    if m is None:
         continue
     if c["model"] == "sync" and IO.match(e):
         lat = c["latency_ms"]
-        waiting = f' ({int(n(c["tasks"]))} x {n(lat):g} ms = {secs(c["ideal"] or 0)} of pure waiting)' if lat else ""
-        tell()
-        tell(f'I/O: {e} fetched {int(n(c["tasks"]))} /{c["workload"]} URLs one after another in {secs(seconds)}{waiting}.')
+        waiting = f" ({t} x {n(lat):g} ms = {secs(c['ideal_s'] or 0)} of pure waiting)" if lat else ""
+        lines += ["", f'I/O: {e} fetched {t} /{c["workload"]} URLs one after another in {secs(m)}{waiting}.']
         describe_best(c)
     elif c["model"] == "sync" and CPU.match(e):
-        tell()
-        tell(f'CPU: {e} ran {int(n(c["tasks"]))} {c["workload"]} tasks (size {c["size"]}) on one core in {secs(seconds)}.')
+        lines += ["", f'CPU: {e} ran {t} {c["workload"]} tasks (size {c["size"]}) on one core in {secs(m)}.']
         describe_best(c)
     elif e == "race" and x.get("expected", 0) > 0:
         heading("Race: threads adding to one counter (lost updates, and ns per increment, all threads together):")
-        tell(f'  {c["model"]}, {int(n(c["workers"]))} thread{plural(c["workers"])}: {x.get("lost", 0) / x["expected"] * 100:.1f}%'
-             f' of the updates lost, {g(x.get("ns_per_increment", 0), 3)} ns per increment.')
-    elif c["model"] == "shared-memory" and c["speed"] is not None:
+        lines.append(f'  {c["model"]}, {int(n(c["workers"]))} thread{plural(c["workers"])}:'
+                     f' {x.get("lost", 0) / x["expected"] * 100:.1f}% of the updates lost,'
+                     f' {g(x.get("ns_per_increment", 0), 3)} ns per increment.')
+    elif c["model"] == "shared-memory" and c["speedup"] is not None:
         heading("Manager process against shared memory (sets per second, all children together):")
-        tell(f'  {int(n(c["chunks"]))} child{plural(c["chunks"], "ren")}: the manager {rate(c["base"]["ops_per_s"] or 0)} sets/s,'
-             f' shared memory {rate(c["ops_per_s"] or 0)} sets/s, {times(c["speed"])} as many.')
-
+        lines.append(f'  {int(n(c["chunks"]))} child{plural(c["chunks"], "ren")}: the manager {rate(c["base"]["ops_per_s"])}'
+                     f' sets/s, shared memory {rate(c["ops_per_s"])} sets/s, {times(c["speedup"])} as many.')
 
 # ---- Where the numbers cannot be trusted.
-def label(c):
-    s = c["experiment"] + (" --gil" if c["model"].endswith("-gil") else "")
-    if c["workload"]:
-        s += " " + c["workload"]
-    if not c["workload"] and not c["chunks"] and c["model"]:
-        s += " " + c["model"]
-    if c["workers"]:
-        s += " workers=" + c["workers"]
-    if c["chunks"]:
-        s += f' chunks={c["chunks"]} ({c["model"]})'
-    return s
-
-
 warnings = []
 for c in configs.values():
+    words = [c["experiment"] + (" --gil" if c["model"].endswith("-gil") else ""),
+             c["workload"] or ("" if c["chunks"] else c["model"]),
+             c["workers"] and "workers=" + c["workers"], c["chunks"] and f'chunks={c["chunks"]} ({c["model"]})']
+    label = " ".join(word for word in words if word)
     if c["failed"]:
-        warnings.append(f'{label(c)}: {c["failed"]} of {c["runs"]} runs failed (see the exit column of the runs).')
+        warnings.append(f'{label}: {c["failed"]} of {c["runs"]} runs failed (see the exit column of the runs).')
     if c["tiny"]:
-        warnings.append(f'{label(c)}: {c["tiny"]} run(s) took under 5 ms, too short to time well.')
-    if c["spread"] is not None and c["spread"] > 10 and c["runs"] - c["failed"] > 1:
-        warnings.append(f'{label(c)}: the runs spread over {c["spread"]:.0f}% of the median'
-                        f' ({secs(c["lo"])} to {secs(c["hi"])}).')
-if warnings:
-    heading("Warnings:")
-for warning in warnings[:12]:
-    tell("  " + warning)
+        warnings.append(f'{label}: {c["tiny"]} run(s) took under 5 ms, too short to time well.')
+    if (c["spread_pct"] or 0) > 10 and c["runs"] - c["failed"] > 1:
+        warnings.append(f'{label}: the runs spread over {c["spread_pct"]:.0f}% of the median'
+                        f' ({secs(c["min_s"])} to {secs(c["max_s"])}).')
+lines += ["", "Warnings:"] + ["  " + warning for warning in warnings[:12]] if warnings else []
 if len(warnings) > 12:
-    tell(f"... and {len(warnings) - 12} more warnings (see failed and spread_pct in the summary).")
+    lines.append(f"... and {len(warnings) - 12} more warnings (see failed and spread_pct in the summary).")
+with open(f"{work}/text", "w") as f:
+    f.write("".join(line + "\n" for line in lines))
