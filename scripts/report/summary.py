@@ -6,12 +6,15 @@ import csv
 import math
 import re
 import sys
+from collections import defaultdict
 
 from common import die, g, markdown, number, rows, say
 
 KEYS = "experiment model workload tasks size workers latency_ms numbers chunks ops".split()
 NUMBERS = KEYS[3:] + "seconds wall_s user_s sys_s max_rss_kb vol_cs invol_cs cpu_util ops_per_s cpus".split()
-MEASURES = "seconds cpu_util vol_cs invol_cs max_rss_kb ops_per_s".split()
+# The summary's columns: a median is named as the runs' column, but seconds.
+MEDIANS = {"seconds": "median_s", "cpu_util": "cpu_util", "vol_cs": "vol_cs", "invol_cs": "invol_cs",
+           "max_rss_kb": "max_rss_kb", "ops_per_s": "ops_per_s"}
 COLUMNS = KEYS + """runs failed median_s min_s max_s spread_pct baseline baseline_s speedup ideal_s efficiency
     cpu_util vol_cs invol_cs max_rss_kb ops_per_s extra cpus cpu_model""".split()
 FORMATS = {"median_s": ".6f", "min_s": ".6f", "max_s": ".6f", "spread_pct": ".1f", "baseline_s": ".6f",
@@ -39,7 +42,7 @@ def median(values):
     return low if len(ordered) % 2 else low + (ordered[len(ordered) // 2] - low) * 0.5
 
 
-# A field as awk takes it: empty is 0.
+# A field as awk took it: empty is 0.
 def n(field):
     return number(field) or 0
 
@@ -57,13 +60,17 @@ def times(x):
 
 
 def rate(x):
-    x = x or 0
     return f"{x / 1e6:.1f} million" if x >= 1e6 else f"{x:.0f}"
+
+
+def plural(count, ending="s"):
+    return "" if n(count) == 1 else ending
 
 
 def lesson(c):
     model = c["model"]
-    return c["experiment"] + (" --gil" if model.endswith("-gil") else " over " + model[4:] if model.startswith("mpi-") else "")
+    variant = " --gil" if model.endswith("-gil") else " over " + model[4:] if model.startswith("mpi-") else ""
+    return c["experiment"] + variant
 
 
 # ---- Check every row, then gather the runs of each configuration.
@@ -73,28 +80,39 @@ try:
             say(f'{runs}:{row["_line"]}: exit "{row["exit"]}" is not a number: row left out')
             continue
         key = tuple(row[k] for k in KEYS)
-        c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, extra={}))
-        c.setdefault("values", {name: [] for name in MEASURES})
+        c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, values=defaultdict(list)))
         cpus, cpu_model = row["cpus"] or "1", row["cpu_model"]
         c["runs"] += 1
         if int(row["exit"]) != 0 or row["seconds"] == "":
             c["failed"] += 1
             continue
         c["tiny"] += number(row["seconds"]) < 0.005
-        for name in MEASURES:
+        for name in MEDIANS:
             if row[name] != "":
                 c["values"][name].append(number(row[name]))
-        # The record's other numbers, each pair split at its first "=", the last of a name kept.
+        # The record's other numbers: each pair split at its first "=", the
+        # last of a name kept.
         pairs = dict(pair.split("=", 1) for pair in row.get("extra", "").split(" ") if "=" in pair)
         for name, value in pairs.items():
             if EXTRA_NAME.fullmatch(name) and EXTRA_NUMBER.fullmatch(value):
                 extras[name] = True
-                c["extra"].setdefault(name, []).append(float(value))
+                c["values"]["x_" + name].append(float(value))
 except KeyError as column:
     die(f"{runs} has no column {column}: not a runs file")
 if not configs:
     die(f"no row of {runs} can be read")
 cores = number(cpus) or 1
+for c in configs.values():
+    for name, column in MEDIANS.items():
+        c[column] = median(c["values"][name])
+    c["min_s"] = min(c["values"]["seconds"], default=None)
+    c["max_s"] = max(c["values"]["seconds"], default=None)
+    # The medians of the other numbers (%.10g: a median of two large
+    # counts, 1234567.5, stays a plain number).
+    c["x"] = {name: median(c["values"]["x_" + name]) for name in extras if c["values"]["x_" + name]}
+    plain = {k: int(v) if v == int(v) else format(v, ".10g") for k, v in c["x"].items()}
+    c["extra"] = " ".join(f"{k}={v}" for k, v in plain.items())
+    c["cpus"], c["cpu_model"] = cpus, cpu_model
 
 
 # ---- Baselines and ideals.
@@ -102,24 +120,20 @@ def baseline(c):
     e = c["experiment"]
     py = "py_" if e.startswith("py_") else ""
     if IO.match(e):
-        return configs.get((py + "io_sync", "sync", c["workload"], c["tasks"], "", "1", c["latency_ms"], "", "", ""))
+        key = (py + "io_sync", "sync", c["workload"], c["tasks"], "", "1", c["latency_ms"], "", "", "")
+        return configs.get(key)
     if CPU.match(e):
-        return configs.get((py + "cpu_sync", "sync", c["workload"], c["tasks"], c["size"], "1", "", "", "", ""))
+        key = (py + "cpu_sync", "sync", c["workload"], c["tasks"], c["size"], "1", "", "", "", "")
+        return configs.get(key)
     # The manager of the same numbers and chunks (the first, if several did
     # different numbers of operations).
     for b in configs.values():
-        if c["model"] == "shared-memory" and b["model"] == "manager" and b["numbers"] == c["numbers"] \
-                and b["chunks"] == c["chunks"] and b["experiment"] == e:
+        same = [b[k] == c[k] for k in ("experiment", "numbers", "chunks")]
+        if c["model"] == "shared-memory" and b["model"] == "manager" and all(same):
             return b
     return None
 
 
-for c in configs.values():
-    for name, values in c["values"].items():
-        c[name] = median(values)
-    c["median_s"] = c["seconds"]
-    c["min_s"] = min(c["values"]["seconds"], default=None)
-    c["max_s"] = max(c["values"]["seconds"], default=None)
 for c in configs.values():
     m = c["median_s"]
     b = baseline(c)
@@ -139,11 +153,6 @@ for c in configs.values():
         c["ideal_s"] = b["median_s"] / min(w, cores)
     c["efficiency"] = c["ideal_s"] / m if c["ideal_s"] is not None and m else None
     c["spread_pct"] = (c["max_s"] - c["min_s"]) / m * 100 if m else None
-    # The medians of the other numbers (%.10g: a median of two large
-    # counts, 1234567.5, stays a plain number).
-    medians = {name: median(c["extra"][name]) for name in extras if name in c["extra"]}
-    c["extra"] = " ".join(f"{k}={int(v) if v == int(v) else format(v, '.10g')}" for k, v in medians.items())
-    c["x"], c["cpus"], c["cpu_model"] = medians, cpus, cpu_model
 
 # ---- The summary, and the reference table from it: the fastest
 # configuration of each model (the most sets a second for the manager
@@ -155,35 +164,34 @@ with open(f"{work}/summary.csv", "w", newline="") as f:
     writer.writerows(summary)
 fastest = {}
 for i, r in enumerate(summary):
-    if r["median_s"] == "":
-        continue
     group = tuple(r[k] for k in ("experiment", "model", "workload", "tasks", "size", "latency_ms"))
-    rank = -float(r["ops_per_s"]) if r["ops_per_s"] else float(r["median_s"])
-    if group not in fastest or rank < fastest[group][0]:
+    rank = -float(r["ops_per_s"]) if r["ops_per_s"] else float(r["median_s"] or math.inf)
+    if r["median_s"] and (group not in fastest or rank < fastest[group][0]):
         fastest[group] = (rank, i)
 table = []
 for i in sorted(i for rank, i in fastest.values()):
     r = summary[i]
-    e, size = r["experiment"], n(r["size"])
+    size = n(r["size"])
     size = f"{int(size / 1e6)}M" if size >= 1e6 else f"{int(size / 1000)}k" if size >= 1000 else r["size"]
     what = r["model"]
-    if e.startswith("io_"):
+    if r["experiment"].startswith("io_"):
         what = r["tasks"] + " x " + (r["latency_ms"] + " ms" if r["latency_ms"] else r["workload"])
-    elif e.startswith("cpu_"):
+    elif r["experiment"].startswith("cpu_"):
         what = f'{r["workload"]} {r["tasks"]} x {size}'
-    workers = r["chunks"] + " children" if "manager" in e else r["workers"]
-    low, high = float(r["min_s"]), float(r["max_s"])
-    cells = [lesson(r), what, workers, f'{float(r["median_s"]):.3f}', f"{low:.3f}–{high:.3f}",
+    workers = r["chunks"] + " children" if "manager" in r["experiment"] else r["workers"]
+    low, middle, high = (float(r[k]) for k in ("min_s", "median_s", "max_s"))
+    cells = [lesson(r), what, workers, f"{middle:.3f}", f"{low:.3f}–{high:.3f}",
              fmt(number(r["speedup"]), ".2f"), fmt(number(r["efficiency"]), ".2f"), r["ops_per_s"]]
     table.append([cell.replace("|", "\\|") for cell in cells])
 header = ["lesson", "workload", "workers", "median s", "min–max s", "speedup", "efficiency", "sets/s"]
 with open(f"{work}/summary.md", "w") as f:
-    f.write(f"Made by `make all`: {cpus} CPUs, {cpu_model}; the fastest configuration of each model, medians of"
-            " its runs (every configuration is in `results/summary.csv`).\n\n")
+    f.write(f"Made by `make all`: {cpus} CPUs, {cpu_model}; the fastest configuration of each model,"
+            " medians of its runs (every configuration is in `results/summary.csv`).\n\n")
     f.write(markdown(header, table) if table else "")
 
 
 # ---- What the numbers show, for a learner.
+# "3.1x faster than", "about as fast as" or "1.2x slower than".
 def compared(speed):
     if speed is None or speed <= 0:
         return "not comparable with"
@@ -194,31 +202,29 @@ def compared(speed):
 
 # The best worker count of every other model measured against baseline b.
 def describe_best(b):
-    rivals = [c for c in configs.values() if c["base"] is b and c is not b and c["median_s"] is not None]
     best = {}
-    for c in sorted(rivals, key=lambda c: c["median_s"]):
-        best.setdefault(c["model"], c)
+    for c in sorted(measured, key=lambda c: c["median_s"]):
+        if c["base"] is b and c is not b:
+            best.setdefault(c["model"], c)
     for c in configs.values():
         if best.get(c["model"]) is c:
             ideal = "" if c["ideal_s"] is None else "; the ideal is " + secs(c["ideal_s"])
-            lines.append(f'  {lesson(c)} at its best, with {int(n(c["workers"]))} worker{plural(c["workers"])}:'
-                         f' {secs(c["median_s"])}, {compared(c["speedup"])} {b["experiment"]}{ideal}.')
+            workers = f'{int(n(c["workers"]))} worker{plural(c["workers"])}'
+            lines.append(f'  {lesson(c)} at its best, with {workers}: {secs(c["median_s"])},'
+                         f' {compared(c["speedup"])} {b["experiment"]}{ideal}.')
 
 
-def plural(count, ending="s"):
-    return "" if n(count) == 1 else ending
-
-
+# A title above the first line of its kind.
 def heading(title):
-    lines.extend([] if title in lines else ["", title])
+    if title not in lines:
+        lines.extend(["", title])
 
 
-lines.append(f"{sum(c['runs'] for c in configs.values())} runs of {len(configs)} configurations on {int(cores)}"
-             f" CPUs ({cpu_model}).")
-for c in configs.values():
+measured = [c for c in configs.values() if c["median_s"] is not None]
+total = sum(c["runs"] for c in configs.values())
+lines.append(f"{total} runs of {len(configs)} configurations on {int(cores)} CPUs ({cpu_model}).")
+for c in measured:
     e, t, x, m = c["experiment"], int(n(c["tasks"])), c["x"], c["median_s"]
-    if m is None:
-        continue
     if c["model"] == "sync" and IO.match(e):
         lat = c["latency_ms"]
         waiting = f" ({t} x {n(lat):g} ms = {secs(c['ideal_s'] or 0)} of pure waiting)" if lat else ""
@@ -228,31 +234,40 @@ for c in configs.values():
         lines += ["", f'CPU: {e} ran {t} {c["workload"]} tasks (size {c["size"]}) on one core in {secs(m)}.']
         describe_best(c)
     elif e == "race" and x.get("expected", 0) > 0:
-        heading("Race: threads adding to one counter (lost updates, and ns per increment, all threads together):")
-        lines.append(f'  {c["model"]}, {int(n(c["workers"]))} thread{plural(c["workers"])}:'
-                     f' {x.get("lost", 0) / x["expected"] * 100:.1f}% of the updates lost,'
+        heading("Race: threads adding to one counter"
+                " (lost updates, and ns per increment, all threads together):")
+        lost = x.get("lost", 0) / x["expected"] * 100
+        threads = f'{int(n(c["workers"]))} thread{plural(c["workers"])}'
+        lines.append(f'  {c["model"]}, {threads}: {lost:.1f}% of the updates lost,'
                      f' {g(x.get("ns_per_increment", 0), 3)} ns per increment.')
     elif c["model"] == "shared-memory" and c["speedup"] is not None:
         heading("Manager process against shared memory (sets per second, all children together):")
-        lines.append(f'  {int(n(c["chunks"]))} child{plural(c["chunks"], "ren")}: the manager {rate(c["base"]["ops_per_s"])}'
-                     f' sets/s, shared memory {rate(c["ops_per_s"])} sets/s, {times(c["speedup"])} as many.')
+        manager, shared = rate(c["base"]["ops_per_s"] or 0), rate(c["ops_per_s"] or 0)
+        children = f'{int(n(c["chunks"]))} child{plural(c["chunks"], "ren")}'
+        lines.append(f"  {children}: the manager {manager} sets/s, shared memory {shared} sets/s,"
+                     f' {times(c["speedup"])} as many.')
 
 # ---- Where the numbers cannot be trusted.
 warnings = []
 for c in configs.values():
     words = [c["experiment"] + (" --gil" if c["model"].endswith("-gil") else ""),
              c["workload"] or ("" if c["chunks"] else c["model"]),
-             c["workers"] and "workers=" + c["workers"], c["chunks"] and f'chunks={c["chunks"]} ({c["model"]})']
+             c["workers"] and "workers=" + c["workers"],
+             c["chunks"] and f'chunks={c["chunks"]} ({c["model"]})']
     label = " ".join(word for word in words if word)
     if c["failed"]:
-        warnings.append(f'{label}: {c["failed"]} of {c["runs"]} runs failed (see the exit column of the runs).')
+        warnings.append(f'{label}: {c["failed"]} of {c["runs"]} runs failed'
+                        " (see the exit column of the runs).")
     if c["tiny"]:
         warnings.append(f'{label}: {c["tiny"]} run(s) took under 5 ms, too short to time well.')
     if (c["spread_pct"] or 0) > 10 and c["runs"] - c["failed"] > 1:
         warnings.append(f'{label}: the runs spread over {c["spread_pct"]:.0f}% of the median'
                         f' ({secs(c["min_s"])} to {secs(c["max_s"])}).')
-lines += ["", "Warnings:"] + ["  " + warning for warning in warnings[:12]] if warnings else []
+if warnings:
+    heading("Warnings:")
+lines += ["  " + warning for warning in warnings[:12]]
 if len(warnings) > 12:
-    lines.append(f"... and {len(warnings) - 12} more warnings (see failed and spread_pct in the summary).")
+    lines.append(f"... and {len(warnings) - 12} more warnings"
+                 " (see failed and spread_pct in the summary).")
 with open(f"{work}/text", "w") as f:
     f.write("".join(line + "\n" for line in lines))
