@@ -165,7 +165,7 @@ with open(f"{work}/summary.csv", "w", newline="") as f:
 fastest = {}
 for i, r in enumerate(summary):
     group = tuple(r[k] for k in ("experiment", "model", "workload", "tasks", "size", "latency_ms"))
-    rank = -float(r["ops_per_s"]) if r["ops_per_s"] else float(r["median_s"] or math.inf)
+    rank = -float(r["ops_per_s"]) if r["ops_per_s"] else number(r["median_s"])
     if r["median_s"] and (group not in fastest or rank < fastest[group][0]):
         fastest[group] = (rank, i)
 table = []
