@@ -99,6 +99,14 @@ def ragged(path):
         die(f"cannot read {path}")
 
 
+def write(path, lines):
+    try:
+        with open(path, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+    except OSError as e:
+        die(f"cannot write {path}: {e}")
+
+
 def show(text):
     return text if number(text) is not None else "-"
 
@@ -202,6 +210,7 @@ race_workers = []
 for r in sorted(ragged(summary), key=by_workers):
     if r["experiment"] != "race" or not r["median_s"]:
         continue
+    # The extra column's NAME=VALUE pairs.
     extra = dict(pair.split("=", 1) for pair in r["extra"].split(" ") if "=" in pair)
     lost, expected, ns = (number(extra.get(k)) for k in ("lost", "expected", "ns_per_increment"))
     if re.fullmatch("[a-z]+", r["model"]) and re.fullmatch("[0-9]+", r["workers"]) \
@@ -236,6 +245,7 @@ for r in py if gil_workloads and py else []:
 for w in gil_workloads:
     times = [gil_s.get((w, m), "") for m in ("sync", "threads", "threads-gil", "multiprocessing")]
     if py is not None:
+        # emulated 2, CPython 2, emulated 5, CPython 5
         times += [relative.get((w, impl, k), "-") for k in ("2", "5") for impl in ("emulated", "cpython")]
     put("gil.dat", w, *times)
 with_cpython = [w for w in gil_workloads if (w, "cpython", "2") in relative]
@@ -243,8 +253,7 @@ if with_cpython:
     setting("cpython", 1)
     say(f"gil: CPython's threads beside the emulated GIL for {' '.join(with_cpython)} (from {gil_python})")
 for table, lines in tables.items():
-    with open(os.path.join(data, table), "w") as f:
-        f.write("".join(line + "\n" for line in lines))
+    write(os.path.join(data, table), lines)
 
 # ---- The switch interval and the convoy, as a table (gil_python.md) ---------------
 # Per workload and switch interval, 2 threads' time over the same
@@ -296,5 +305,4 @@ if py is not None:
             ok = "-" not in (alone, beside)
             cells.append(awk_ratio(num(beside) - num(alone), num(interval) / 1000, "%.2f") if ok else "-")
         md.append("| " + " | ".join(cells) + " |")
-    with open(os.path.join(md_dir, "gil_python.md"), "w") as f:
-        f.write("\n".join(md) + "\n")
+    write(os.path.join(md_dir, "gil_python.md"), md)
