@@ -1,0 +1,308 @@
+# The charts' tables: the rows each chart of scripts/plot needs, cut from
+# the summary (and from gil_python.csv, CPython's GIL against the emulated
+# one) into small tab-separated tables for plots/<chart>.gp, with
+# settings.txt (NAME=VALUE lines for the charts' variables) and machine.txt
+# (the machine, for the charts' titles); and gil_python.md, the switch
+# interval and the convoy as a table.
+#
+# Usage: charts.py SUMMARY GIL_PYTHON GIL_PYTHON_SHOWN DATA_DIR MD_DIR
+# (scripts/plot runs it). The tables go into DATA_DIR; gil_python.md into
+# MD_DIR when GIL_PYTHON is not empty, naming it GIL_PYTHON_SHOWN.
+#
+# The tables, one line per configuration:
+#   io_models.dat      per model, its best worker count at the I/O size with
+#                      most rows: a label, median, min, max, ideal, speedup
+#   io_workers_M.dat   workers, median, min, max, ideal
+#   cpu_W_M.dat        workers, speedup, median, and the speedup of the
+#                      slowest and of the fastest run (for error bars)
+#   gil.dat            workload, and its sequential, threads, threads-gil and
+#                      processes medians at W = cores; with gil_python.csv
+#                      four more: its emulated 2, CPython 2, emulated 5 and
+#                      CPython 5 threads over their own sequential run
+#                      (median over median; '-': not measured)
+#   manager_M.dat      chunks, sets per second, sets
+#   race_MODE.dat      workers, updates lost (% of those expected), ns per
+#                      increment: the medians of lost=, expected= and
+#                      ns_per_increment= in the summary's extra column
+# A figure is copied as the summary writes it; one computed here is printed
+# as awk printed it when it cut these tables (an integer as one, else 6
+# digits), so the tables stay byte for byte what they were.
+#
+# No field reaches gnuplot as code: a summary row whose names are not plain
+# words or whose figures are not numbers is reported with its line number
+# and left out (common.rows); a race or gil_python.csv row is checked where
+# it is used, and reported too.
+import csv
+import os
+import re
+import sys
+from collections import defaultdict
+
+from common import die, number, rows, say
+
+summary, gil_python, shown, data, md_dir = sys.argv[1:]
+NUMBERS = ("tasks size workers latency_ms chunks ops median_s min_s max_s ideal_s speedup baseline_s"
+           " ops_per_s cpus").split()
+IMPLS = ("cpython", "emulated")
+NOTHING = ["-", "-"]
+FIRST_MODES = ("plain", "mutex", "atomic")
+# The bars of io_models, in this order.
+IO_LABELS = {"sync": "sequential", "threads": "threads", "multiprocessing": "processes",
+             "async": "event loop (async)"}
+tables = defaultdict(list)
+
+
+def put(table, *fields):
+    tables[table].append("\t".join(str(field) for field in fields))
+
+
+def setting(name, value):
+    put("settings.txt", f"{name}={value}")
+
+
+def words(names):
+    return '"' + " ".join(names) + '"'
+
+
+# What awk made of a field: its number, 0 when empty.
+def num(text):
+    return number(text) or 0.0
+
+
+# How awk prints a number: an integer as one, else with 6 digits.
+def awk_text(x):
+    return "%d" % x if x.is_integer() and abs(x) < 2**31 else "%.6g" % x
+
+
+# A maximum as awk's running one printed it: nothing unless above 0.
+def awk_max(values):
+    return awk_text(max(values)) if max(values) > 0 else ""
+
+
+# a / b printed with `form` (else as awk_text); a division by zero gives
+# what awk printed for it.
+def awk_ratio(a, b, form=None):
+    if b == 0:
+        return "-nan" if a == 0 else "inf" if a > 0 else "-inf"
+    return form % (a / b) if form else awk_text(a / b)
+
+
+# A CSV file's rows as miller read them: a missing field is empty, one
+# beyond the header is dropped.
+def ragged(path):
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            return [defaultdict(str, zip(header, fields)) for fields in reader]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        die(f"cannot read {path}")
+
+
+def write(path, lines):
+    try:
+        with open(path, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+    except OSError as e:
+        die(f"cannot write {path}: {e}")
+
+
+def show(text):
+    return text if number(text) is not None else "-"
+
+
+try:
+    kept = rows(summary, ["experiment", "model", "workload"], NUMBERS, required=["cpus"])
+except KeyError as e:
+    die(f"{summary}: no column {e}")
+cpus = kept[0]["cpus"] if kept else ""
+put("machine.txt", f"{cpus} cores, {kept[0].get('cpu_model', '')}" if kept else "")
+setting("cpus", cpus if num(cpus) > 0 else 1)
+
+# ---- I/O: the requests and latency with most rows (the first to get there).
+io = [r for r in kept if r["experiment"].startswith("io_") and r["latency_ms"] and r["median_s"]]
+count = defaultdict(int)
+size = None   # the leader so far (None: counted 0)
+for r in io:
+    count[r["tasks"], r["latency_ms"]] += 1
+    if count[r["tasks"], r["latency_ms"]] > count[size]:
+        size = (r["tasks"], r["latency_ms"])
+io = [r for r in io if (r["tasks"], r["latency_ms"]) == size]
+if io:
+    setting("requests", size[0])
+    setting("latency_ms", size[1])
+# Per model: the best worker count (lowest median) for the bars, and every
+# worker count for the lines.
+best = {}
+for r in io:
+    m = r["model"]
+    if m not in best or num(r["median_s"]) < num(best[m]["median_s"]):
+        best[m] = r
+    if m == "sync":
+        setting("sync_s", r["median_s"])
+    else:
+        put(f"io_workers_{m}.dat", r["workers"], r["median_s"], r["min_s"], r["max_s"], r["ideal_s"])
+io_models = dict.fromkeys(r["model"] for r in io if r["model"] != "sync")
+if io_models:
+    setting("io_models", words(io_models))
+for m in [m for m in IO_LABELS if m in best]:
+    r = best[m]
+    workers = num(r["workers"])
+    label = f'"{IO_LABELS[m]}\\n{r["experiment"]}\\n{int(workers)} worker{"" if workers == 1 else "s"}"'
+    put("io_models.dat", label, r["median_s"], r["min_s"], r["max_s"], r["ideal_s"], r["speedup"] or 1)
+
+# ---- CPU: speedup per workload and model (one tasks x size per workload: the first seen).
+size_of = {}
+sequential = {}
+cpu = []
+for r in kept:
+    w = r["workload"]
+    if not r["experiment"].startswith("cpu_") or not r["speedup"]:
+        continue
+    if size_of.setdefault(w, (r["tasks"], r["size"])) != (r["tasks"], r["size"]):
+        continue
+    if r["model"] == "sync":
+        sequential[w] = r["median_s"]
+        continue
+    cpu.append(r)
+    baseline = num(r["baseline_s"])
+    put(f"cpu_{w}_{r['model']}.dat", r["workers"], r["speedup"], r["median_s"],
+        awk_ratio(baseline, num(r["max_s"])), awk_ratio(baseline, num(r["min_s"])))
+if cpu:
+    setting("workloads", words(size_of))
+    setting("cpu_models", words(dict.fromkeys(r["model"] for r in cpu)))
+    setting("max_workers", awk_max([num(r["workers"]) for r in cpu]))
+    for w, (tasks, size) in size_of.items():
+        seconds = num(sequential.get(w, ""))
+        setting(f"about_{w}", f'"{int(num(tasks))} tasks of size {size}, sequential {seconds:.2f} s"')
+        setting(f"models_{w}", words(dict.fromkeys(r["model"] for r in cpu if r["workload"] == w)))
+
+# ---- The GIL: per workload, the sequential time and each model at W = cores.
+gil_s = {}
+for r in kept:
+    same_size = size_of.get(r["workload"]) == (r["tasks"], r["size"])
+    at_cores = r["model"] == "sync" or num(r["workers"]) == num(cpus)
+    if r["experiment"].startswith("cpu_") and r["median_s"] and same_size and at_cores:
+        gil_s[r["workload"], r["model"]] = r["median_s"]
+gil_workloads = [w for w, m in gil_s if m == "threads-gil"]
+if gil_workloads:
+    setting("gil_workloads", words(gil_workloads))
+
+# ---- The manager lesson: sets per second against the number of children.
+manager = [r for r in kept if r["experiment"] == "sum_chunks_manager" and num(r["ops_per_s"]) > 0]
+for r in manager:
+    put(f"manager_{r['model']}.dat", r["chunks"], r["ops_per_s"], r["ops"])
+if manager:
+    setting("manager_models", words(dict.fromkeys(r["model"] for r in manager)))
+    for name, column in (("chunks", "chunks"), ("ops", "ops_per_s")):
+        setting(f"min_{name}", awk_text(min(num(r[column]) for r in manager)))
+        setting(f"max_{name}", awk_max([num(r[column]) for r in manager]))
+
+
+# ---- Race: per mode, from every row of the summary in miller's order
+# (sort -nf workers: numbers ascending, then the empty ones, then text).
+def by_workers(r):
+    n = number(r["workers"])
+    return (0, n) if n is not None else (1 if r["workers"] == "" else 2, 0)
+
+
+race_workers = []
+for r in sorted(ragged(summary), key=by_workers):
+    if r["experiment"] != "race" or not r["median_s"]:
+        continue
+    # The extra column's NAME=VALUE pairs.
+    extra = dict(pair.split("=", 1) for pair in r["extra"].split(" ") if "=" in pair)
+    lost, expected, ns = (number(extra.get(k)) for k in ("lost", "expected", "ns_per_increment"))
+    if re.fullmatch("[a-z]+", r["model"]) and re.fullmatch("[0-9]+", r["workers"]) \
+            and lost is not None and expected and ns is not None:
+        lost_pct = "%.3f" % (lost / expected * 100)
+        put(f"race_{r['model']}.dat", r["workers"], lost_pct, extra["ns_per_increment"])
+        race_workers.append(r["workers"])
+    else:
+        say(f"{summary}: race {r['model']} workers={r['workers']}: no lost=, expected= or ns_per_increment="
+            " in extra: row left out")
+modes = sorted(t[len("race_"):-len(".dat")] for t in tables if t.startswith("race_"))
+modes = [m for m in FIRST_MODES if m in modes] + [m for m in modes if m not in FIRST_MODES]
+if modes:
+    setting("race_modes", words(modes))
+    setting("race_max_workers", max(race_workers, key=lambda w: (int(w), w)))
+
+# ---- CPython's GIL beside the emulated one, added to gil.dat's rows ---------------
+# (Only for a gil.dat with rows; its four columns are added whenever
+# gil_python.csv is not empty.)
+py = ragged(gil_python) if os.path.exists(gil_python) and os.path.getsize(gil_python) > 0 else None
+relative = {}
+for r in py if gil_workloads and py else []:
+    if r["section"] != "threads" or number(r["pinned"]) != 0 or number(r["workers"]) not in (2, 5):
+        continue
+    median, baseline = number(r["median_s"]), number(r["baseline_s"])
+    plain = re.fullmatch("[a-z0-9_]+", r["workload"]) and r["impl"] in IMPLS and r["workers"] in ("2", "5")
+    if plain and median is not None and baseline:
+        relative[r["workload"], r["impl"], r["workers"]] = "%.4f" % (median / baseline)
+    else:
+        row = f"{r['workload']} {r['impl']} {r['workers']}"
+        say(f"{gil_python}: a threads row ({row}) that is not plain names and numbers: left out")
+for w in gil_workloads:
+    times = [gil_s.get((w, m), "") for m in ("sync", "threads", "threads-gil", "multiprocessing")]
+    if py is not None:
+        # emulated 2, CPython 2, emulated 5, CPython 5
+        times += [relative.get((w, impl, k), "-") for k in ("2", "5") for impl in ("emulated", "cpython")]
+    put("gil.dat", w, *times)
+with_cpython = [w for w in gil_workloads if (w, "cpython", "2") in relative]
+if with_cpython:
+    setting("cpython", 1)
+    say(f"gil: CPython's threads beside the emulated GIL for {' '.join(with_cpython)} (from {gil_python})")
+for table, lines in tables.items():
+    write(os.path.join(data, table), lines)
+
+# ---- The switch interval and the convoy, as a table (gil_python.md) ---------------
+# Per workload and switch interval, 2 threads' time over the same
+# implementation's sequential run and the hand-overs (counted by the
+# emulation; for CPython, gil_handover.py's count a second at that interval
+# times the run's seconds); the convoy's request alone and beside a
+# CPU-bound thread. Only numbers are printed.
+intervals = defaultdict(dict)
+convoy = defaultdict(dict)
+for r in py or []:
+    interval = r["switch_interval_us"]
+    wanted = (number(r["pinned"]) == 0 and r["section"] == "interval" or r["section"] == "convoy"
+              or r["section"] == "threads" and number(r["workers"]) == 2 and number(interval) == 5000)
+    plain = r["impl"] in IMPLS and number(interval) is not None and re.fullmatch("[a-z0-9_]+", r["workload"])
+    if not (wanted and plain):
+        continue
+    if r["section"] == "convoy":
+        convoy[interval][r["impl"]] = [show(r["alone_ms"]), show(r["beside_cpu_ms"])]
+        continue
+    median, baseline = number(r["median_s"]), num(r["baseline_s"])
+    handovers = r["gil_switches"] if r["impl"] == "emulated" else r["switches_est"]
+    ratio = "%.2f" % (median / baseline) if median is not None and baseline else "-"
+    intervals[r["workload"], interval][r["impl"]] = [ratio, show(handovers)]
+if py is not None:
+    md = [f"Made by `scripts/plot` from `{shown}` (`experiments/python/gil_compare.py`): 2 threads, 10 tasks,"
+          " the median of the rounds.",
+          "",
+          "| Workload | Switch interval | CPython: time / its sequential | Emulated: time / its sequential"
+          " | CPython hand-overs (estimated) | Emulated hand-overs (counted) |",
+          "|---|---:|---:|---:|---:|---:|"]
+    # Workloads in the order met, intervals ascending.
+    order = list(dict.fromkeys(w for w, _ in intervals))
+    for w, interval in sorted(intervals, key=lambda key: (order.index(key[0]), float(key[1]))):
+        cpython, emulated = (intervals[w, interval].get(impl, NOTHING) for impl in IMPLS)
+        default = " (default)" if float(interval) == 5000 else ""
+        cells = [w, f"{interval} us{default}", cpython[0], emulated[0], cpython[1], emulated[1]]
+        md.append("| " + " | ".join(cells) + " |")
+    md += ["",
+           "The convoy: one thread fetching 1 ms requests from the lab server, alone and then beside a"
+           " CPU-bound thread (`io_convoy.py` against `io_convoy --gil`), milliseconds per request:",
+           "",
+           "| Switch interval | CPython alone | CPython beside | Emulated alone | Emulated beside"
+           " | Added per request, in switch intervals: CPython | Emulated |",
+           "|---:|---:|---:|---:|---:|---:|---:|"]
+    for interval, times in convoy.items():
+        cells = [f"{interval} us"] + times.get("cpython", NOTHING) + times.get("emulated", NOTHING)
+        # What the CPU-bound thread adds to a request, in switch intervals.
+        for alone, beside in (times.get(impl, NOTHING) for impl in IMPLS):
+            ok = "-" not in (alone, beside)
+            cells.append(awk_ratio(num(beside) - num(alone), num(interval) / 1000, "%.2f") if ok else "-")
+        md.append("| " + " | ".join(cells) + " |")
+    write(os.path.join(md_dir, "gil_python.md"), md)
