@@ -144,9 +144,9 @@ def job(row, model, args, is_extra, lang, reason="", lang_reason=""):
         tag += "/py"
         no_twin = nopython.get((row["case"], row["name"]))
         if no_twin:
-            program, reason = "-", no_twin[0]
+            program, reason = "-", "Python not run here: " + no_twin[0]
         elif program == "-":
-            reason = "no Python twin either: " + row["reason"]
+            reason = "Python not run here: no Python twin either: " + row["reason"]
         else:
             program = "py_" + program
     return {"row": row, "case": case, "tag": tag, "model": model, "program": program, "latency": latency,
@@ -319,7 +319,7 @@ def divide(x, y):
 # What could not run in one language, and why.
 def missing(j, runs, language):
     if j["run"] == "":
-        return j["reason"] if language == "C" else "Python not run here: " + j["reason"]
+        return j["reason"]
     if j["run"] in note_of:
         return note_of[j["run"]]
     return f"{language} not measured: its runs failed (see reproduce-runs.csv)" if runs == 0 else ""
