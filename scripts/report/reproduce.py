@@ -101,7 +101,8 @@ for line_number, line in enumerate(lines, 1):
         # The case's base= names its base row; otherwise the sequential row with the most tasks is.
         case = cases[w[0]]
         tasks = number(p["tasks"]) or 0
-        if case["base"] == w[3] or (case["base"] is None and p["model"] == "sync" and tasks > case["base_tasks"]):
+        most_tasks = p["model"] == "sync" and tasks > case["base_tasks"]
+        if case["base"] == w[3] or (case["base"] is None and most_tasks):
             case["base_row"] = row
             case["base_tasks"] = tasks
 for (case_id, name), (reason, line_number) in nopython.items():
@@ -337,8 +338,8 @@ print(f"Made by `make reproduce LATENCY_SCALE={latency_scale} SIZE_SCALE={size_s
       f"their Python twins ({python}) on {machine}, in the same interleaved rounds; the median of each "
       "configuration's runs.\nSpeedup: the source's sequential time per task over this row's, each language "
       "against its own sequential run here. Python here / published: the machine and the network (the same "
-      "programs elsewhere); C here / Python here: the language (the same machine). A ratio outside 0.8 to 1.25 "
-      "is a different shape and says why.\n\n| Case | Model | Workers (article → here) | Published s "
+      "programs elsewhere); C here / Python here: the language (the same machine). A ratio outside 0.8 to "
+      "1.25 is a different shape and says why.\n\n| Case | Model | Workers (article → here) | Published s "
       "| Published speedup | Python here s | Python here speedup | C here s | C here speedup "
       "| Python here / published | C here / Python here | Why they differ |\n"
       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", file=md_out)
