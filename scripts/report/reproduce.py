@@ -10,7 +10,9 @@
 # (@base stands for the server's URL), says what cannot run and exits 1 when
 # a lesson is missing; an --only CASE the plan does not have is printed
 # instead. `tables` writes WORK/reproduce.csv, WORK/reproduce.md and
-# WORK/caption (the chart's subtitle) from the runs in RUNS.
+# WORK/caption (the chart's subtitle) from the runs in RUNS: a row of RUNS
+# that is torn or has text for a number is said with its line and left out,
+# and runs made under other scales are refused (exit 1).
 import csv
 import math
 import os
@@ -24,7 +26,7 @@ from common import die, g, number, rows, say
 step, work, plan, published, runs_csv, bin_dir = sys.argv[1:7]
 cpus, latency_scale, size_scale, repeat, report_only = sys.argv[7:12]
 only = sys.argv[12:]
-# A case line's settings and the values they take (and noextra).
+# A case line's settings and the values they take (noextra takes none).
 SETTINGS = {"urls": "delay|cats|none", "bytes": "[0-9]+(,[0-9]+)*", "repeat": "[1-9][0-9]*",
             "py-size": "([0-9]*[.])?[0-9]+", "base": "[0-9.]+"}
 
