@@ -4,8 +4,8 @@
 #
 # Usage: bench.py WORK RUNS_CSV REPEAT LOAD_BEFORE LOAD_AFTER
 # Reads WORK/targets.csv (plans/bench-targets.csv, its {sizes} put in),
-# RUNS_CSV (scripts/run's rows, the round in "repeat"), WORK/samples.tsv
-# (round, x_ID, value: the numbers scripts/bench took itself),
+# RUNS_CSV (scripts/run's rows, the round in "repeat"), WORK/samples.csv
+# (round, name x_ID, value: the numbers scripts/bench took itself),
 # WORK/skipped.tsv (ID, why) and $LAB_MACHINE (scripts/run --machine).
 # Writes into WORK: bench.csv, bench.md, table.txt (the table for stdout),
 # chart.dat and subtitle (plots/bench.gp's data and its subtitle).
@@ -25,24 +25,23 @@ import math
 import operator
 import os
 import re
+import statistics
 import sys
 
-from common import markdown, number, rows, say
+from common import g, markdown, number, rows
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
-KEY = re.compile(r"[a-z][a-z0-9_]*")
 COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
            " score detail detail_unit rounds host cpus cpu_model kernel cc libcurl openssl commit"
            " load_before load_after note").split()
 
 
-# x / y as miller and awk divide: by zero, an infinity (NaN for 0 / 0).
+# x / y, or no value when y is 0.
 def divide(x, y):
-    if y != 0:
-        return x / y
-    return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x)
+    return x / y if y != 0 else None
 
 
+# An infinity (a product too large) stays one rather than stop the report.
 def ceil(x):
     return math.ceil(x) if math.isfinite(x) else x
 
@@ -52,7 +51,7 @@ OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mu
 
 
 # Each round's values by name, and the round "best".
-def values_of(runs_csv, samples_tsv):
+def values_of(runs_csv, samples_csv):
     rounds = {}
     numbers = ("exit", "errors", "seconds", "max_rss_kb", "ops_per_s")
     for row in rows(runs_csv, numbers=numbers) if os.path.exists(runs_csv) else []:
@@ -60,20 +59,15 @@ def values_of(runs_csv, samples_tsv):
             continue
         tag = row["tag"]
         found = {"s_" + tag: row["seconds"], "m_" + tag: row["max_rss_kb"], "o_" + tag: row["ops_per_s"]}
+        # KEY=V pairs; a KEY that is not a name cannot be asked for.
         for pair in row["extra"].split(" "):
             key, _, value = pair.partition("=")
-            if KEY.fullmatch(key):
-                found[f"e_{tag}_{key}"] = value
+            found[f"e_{tag}_{key}"] = value
         for name, text in found.items():
             if number(text) is not None:
                 rounds.setdefault(row["repeat"], {})[name] = number(text) / (1024 if name[0] == "m" else 1)
-    with open(samples_tsv) as samples:
-        for line, text in enumerate(samples, 1):
-            fields = text.rstrip("\n").split("\t")
-            if len(fields) != 3 or number(fields[2]) is None:
-                say(f"{samples_tsv}:{line}: not a round, a name and a number: left out")
-            else:
-                rounds.setdefault(fields[0], {})[fields[1]] = number(fields[2])
+    for row in rows(samples_csv, numbers=("value",), required=("value",)):
+        rounds.setdefault(row["round"], {})[row["name"]] = number(row["value"])
     best = {}
     for values in rounds.values():
         for name, value in values.items():
@@ -92,7 +86,7 @@ def expression(text, line, column):
         tree = ast.parse(re.sub(r"\$([a-z][a-z0-9_]*)", r"V_\1", text.strip()), mode="eval").body
         walk(tree, None)
         return tree
-    except (SyntaxError, ValueError, TypeError, OverflowError):
+    except (SyntaxError, ValueError, TypeError, OverflowError, RecursionError):
         if text != "":
             print(f"bench-targets.csv:{line}: {column} is not an expression", file=sys.stderr)
 
@@ -117,14 +111,9 @@ def walk(node, values):
     return None if None in args else function(*args)
 
 
-# miller's interpolated median (stats1 -i): the lower middle value plus
-# half the way to the upper one; None for no values.
+# The median (miller's stats1 -i: interpolated), None for no values.
 def median(values):
-    values = sorted(values)
-    middle = len(values) // 2
-    if len(values) % 2 or not values:
-        return values[middle] if values else None
-    return values[middle - 1] + 0.5 * (values[middle] - values[middle - 1])
+    return statistics.median(values) if values else None
 
 
 # A number as the table prints it: 0 to 3 decimals by its size.
@@ -137,20 +126,16 @@ def fmt(x):
 # The value as printed: one more digit where rounding would make a miss
 # look like its target (0.97997 against 0.98).
 def shown(x, target):
-    return "%.5g" % x if None not in (x, target) and x != target and float(fmt(x)) == target else fmt(x)
+    if None not in (x, target) and x != target and float(fmt(x)) == target:
+        return g(x, 5)
+    return fmt(x)
 
 
 # x against its target, higher better (None where less is better and x <= 0).
 def score(x, target, better):
-    return divide(x, target) if better == ">=" else divide(target, x) if x > 0 else None
-
-
-# A number as awk's %s writes one (the chart's data): whole numbers of an
-# int's range as such, else six significant digits.
-def awk(x, none):
-    if x is None:
-        return none
-    return "%d" % x if x.is_integer() and abs(x) < 2**31 else "%.6g" % x
+    if x is None or better != ">=" and x <= 0:
+        return None
+    return divide(x, target) if better == ">=" else divide(target, x)
 
 
 def write(path, text):
@@ -176,7 +161,7 @@ def estimate(t, rounds, best):
 
 def main():
     work, runs_csv, repeat, load_before, load_after = sys.argv[1:6]
-    rounds, best = values_of(runs_csv, f"{work}/samples.tsv")
+    rounds, best = values_of(runs_csv, f"{work}/samples.csv")
     with open(f"{work}/skipped.tsv") as f:
         skipped = dict(line.rstrip("\n").split("\t", 1) for line in f)
     machine = next(csv.reader([os.environ.get("LAB_MACHINE", "")]), []) + [""] * 7
@@ -219,10 +204,10 @@ def main():
             worst, most = (low, high) if better == ">=" else (high, low)
             unit = "" if t["unit"] == "ratio" else " " + t["unit"]
             sign = "≥" if better == ">=" else "≤"
-            chart.append("\t".join([t["measurement"], awk(points, ""), awk(score(worst, target, better), ""),
-                                    awk(score(most, target, better), ""), verdict,
+            chart.append("\t".join([t["measurement"], g(points, 6), g(score(worst, target, better), 6),
+                                    g(score(most, target, better), 6), verdict,
                                     f"{shown(value, target)}{unit} ({sign} {t['target']})",
-                                    awk(None if limit is None else score(limit, target, better), "NaN")]))
+                                    g(score(limit, target, better), 6) or "NaN"]))
         if t["section"] != section:
             table.append(f"\n{t['section']}")
             section = t["section"]
@@ -240,8 +225,9 @@ def main():
                       load_before, load_after, note])
         spread = "" if low is None else f"{fmt(low)}–{fmt(high)}"
         md.append([t["measurement"], shown(value, target) + star, spread, goal, verdict, t["unit"], fmt(limit)])
-    passed = [row[13] for row in bench].count("pass")
-    missed = [row[13] for row in bench].count("miss")
+    verdicts = [row[COLUMNS.index("verdict")] for row in bench]
+    passed = verdicts.count("pass")
+    missed = verdicts.count("miss")
     table.append(f"\n{passed} of {passed + missed} targets met, {missed} missed.")
     write(f"{work}/table.txt", "\n".join(table) + "\n")
     write(f"{work}/subtitle", subtitle + "\n")
