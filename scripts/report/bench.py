@@ -145,15 +145,15 @@ def write(path, text):
 
 # A target's numbers: its value over the rounds that have one, then the
 # value, the limit and the detail as the row gives them.
-def estimate(t, rounds, best):
-    trees = {k: expression(t[k], t["_line"], k) for k in ("value", "detail", "limit")}
+def estimate(row, rounds, best):
+    trees = {k: expression(row[k], row["_line"], k) for k in ("value", "detail", "limit")}
     have = {}
     for k, tree in trees.items():
         values = [walk(tree, round_values) for round_values in rounds.values()] if tree else []
         have[k] = [x for x in values if x is not None]
     value = median(have["value"])
     limit = median(have["limit"])
-    if t["estimate"] == "best":
+    if row["estimate"] == "best":
         value = walk(trees["value"], best) if trees["value"] and have["value"] else None
         limit = walk(trees["limit"], best) if trees["limit"] else None
     return have["value"], value, limit, median(have["detail"])
@@ -179,17 +179,18 @@ def main():
     md = []
     charted = ""
     section = ""
-    for t in rows(f"{work}/targets.csv", numbers=("target",)):
-        values, value, limit, detail = estimate(t, rounds, best)
+    for row in rows(f"{work}/targets.csv", numbers=("target",)):
+        values, value, limit, detail = estimate(row, rounds, best)
         low = min(values, default=None)
         high = max(values, default=None)
-        target = number(t["target"])
-        better = t["better"]
+        target = number(row["target"])
+        better = row["better"]
+        printed = shown(value, target)
         note = ""
         points = None
         if value is None:
             # Skipped when a run or sample it needs was skipped, else an error.
-            ids = [name[3:] for name in re.findall(r"\$[a-z][a-z0-9_]*", t["value"]) if name[3:] in skipped]
+            ids = [name[3:] for name in re.findall(r"\$[a-z][a-z0-9_]*", row["value"]) if name[3:] in skipped]
             verdict = "skip" if ids else "error"
             note = f"{ids[0]} skipped: {skipped[ids[0]]}" if ids else "no value: a run it needs failed"
         elif target is None:
@@ -198,33 +199,33 @@ def main():
             met = value >= target if better == ">=" else value <= target
             verdict = "pass" if met else "miss"
             points = score(value, target, better)
-            if t["section"] != charted:
-                chart.append(f"{t['section']}\tNaN\tNaN\tNaN\thead\t\tNaN")
-                charted = t["section"]
+            if row["section"] != charted:
+                chart.append(f"{row['section']}\tNaN\tNaN\tNaN\thead\t\tNaN")
+                charted = row["section"]
             worst, most = (low, high) if better == ">=" else (high, low)
-            unit = "" if t["unit"] == "ratio" else " " + t["unit"]
+            unit = "" if row["unit"] == "ratio" else " " + row["unit"]
             sign = "≥" if better == ">=" else "≤"
-            chart.append("\t".join([t["measurement"], g(points, 6), g(score(worst, target, better), 6),
+            chart.append("\t".join([row["measurement"], g(points, 6), g(score(worst, target, better), 6),
                                     g(score(most, target, better), 6), verdict,
-                                    f"{shown(value, target)}{unit} ({sign} {t['target']})",
+                                    f"{printed}{unit} ({sign} {row['target']})",
                                     g(score(limit, target, better), 6) or "NaN"]))
-        if t["section"] != section:
-            table.append(f"\n{t['section']}")
-            section = t["section"]
-        star = "*" if t["estimate"] == "best" and value is not None else ""
-        goal = "" if target is None else f"{better} {t['target']}"
+        if row["section"] != section:
+            table.append(f"\n{row['section']}")
+            section = row["section"]
+        star = "*" if row["estimate"] == "best" and value is not None else ""
+        goal = "" if target is None else f"{better} {row['target']}"
         spread = "" if value is None else f"({fmt(low)} .. {fmt(high)})"
-        said = note if detail is None else f"{fmt(detail)} {t['detail_unit']}"
+        said = note if detail is None else f"{fmt(detail)} {row['detail_unit']}"
         said += "" if limit is None else f"; the machine's limit {fmt(limit)}"
-        table.append(f"  {t['measurement']:<54} {shown(value, target) + star or '-':>9} {spread:<22} {goal:<9} "
+        table.append(f"  {row['measurement']:<54} {printed + star or '-':>9} {spread:<22} {goal:<9} "
                      f"{verdict:<5} {said}")
-        bench.append([t["section"], t["measurement"], t["lesson"], t["args"], t["metric"], t["estimate"],
-                      shown(value, target), fmt(low), fmt(high), fmt(limit), t["target"], better, t["unit"],
-                      verdict, "" if points is None else "%.4f" % points, fmt(detail), t["detail_unit"],
+        bench.append([row["section"], row["measurement"], row["lesson"], row["args"], row["metric"],
+                      row["estimate"], printed, fmt(low), fmt(high), fmt(limit), row["target"], better, row["unit"],
+                      verdict, "" if points is None else "%.4f" % points, fmt(detail), row["detail_unit"],
                       len(values), host, cpus, cpu_model, kernel, cc, libcurl, openssl, commit,
                       load_before, load_after, note])
         spread = "" if low is None else f"{fmt(low)}–{fmt(high)}"
-        md.append([t["measurement"], shown(value, target) + star, spread, goal, verdict, t["unit"], fmt(limit)])
+        md.append([row["measurement"], printed + star, spread, goal, verdict, row["unit"], fmt(limit)])
     verdicts = [row[COLUMNS.index("verdict")] for row in bench]
     passed = verdicts.count("pass")
     missed = verdicts.count("miss")
@@ -237,8 +238,8 @@ def main():
     # miller's Markdown shows a | in a field as \|.
     md = [[field.replace("|", "\\|") for field in row] for row in md]
     header = ["measurement", "value", "min–max", "target", "verdict", "unit", "limit"]
-    write(f"{work}/bench.md", f"Made by `make bench`: {subtitle}. The median of the rounds, or (*) each program "
-          "at its best round; the limit is what this machine did another way in the same round.\n\n"
+    write(f"{work}/bench.md", f"Made by `make bench`: {subtitle}. The median of the rounds, or (*) each "
+          "program at its best round; the limit is what this machine did another way in the same round.\n\n"
           + markdown(header, md))
 
 
