@@ -77,8 +77,8 @@ def values_of(runs_csv, samples_csv):
 
 
 # An expression of the targets as a tree, or None when empty or refused
-# (then with the message it always had). A trial over ones finds the calls
-# with the wrong number of arguments.
+# (then with the line it always had, without the script's name). A trial
+# over ones finds the calls with the wrong number of arguments.
 def expression(text, line, column):
     try:
         if not CHARACTERS.fullmatch(text):
