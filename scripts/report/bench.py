@@ -1,0 +1,246 @@
+# The report of `make bench` (scripts/bench runs it after the rounds): each
+# round's values, each target evaluated per round, the statistics of the
+# rounds, and the table in every form the bench writes.
+#
+# Usage: bench.py WORK RUNS_CSV REPEAT LOAD_BEFORE LOAD_AFTER
+# Reads WORK/targets.csv (plans/bench-targets.csv, its {sizes} put in),
+# RUNS_CSV (scripts/run's rows, the round in "repeat"), WORK/samples.csv
+# (round, name x_ID, value: the numbers scripts/bench took itself),
+# WORK/skipped.tsv (ID, why) and $LAB_MACHINE (scripts/run --machine).
+# Writes into WORK: bench.csv, bench.md, table.txt (the table for stdout),
+# chart.dat and subtitle (plots/bench.gp's data and its subtitle).
+#
+# A round's values, by name: s_ID the seconds of run ID, m_ID its max RSS in
+# MB, o_ID its operations a second, e_ID_KEY a number KEY=V of its record's
+# extra, x_ID a sample. A round "best" holds each value at its best round
+# (the least time, the most operations or requests a second). A target's
+# value, detail and limit are expressions over one round's values: numbers,
+# $NAME, + - * /, unary minus, parentheses, ceil() and max(). Anything else
+# is refused with the file's line and gives no value; so does a name that no
+# run or sample made. The estimate is the median of the rounds (miller's
+# interpolated one), or "best", the expression over the best round.
+import ast
+import csv
+import math
+import operator
+import os
+import re
+import statistics
+import sys
+
+from common import g, markdown, number, rows
+
+CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
+COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
+           " score detail detail_unit rounds host cpus cpu_model kernel cc libcurl openssl commit"
+           " load_before load_after note").split()
+
+
+# x / y, or no value when y is 0.
+def divide(x, y):
+    return x / y if y != 0 else None
+
+
+# An infinity (a product too large) stays one rather than stop the report.
+def ceil(x):
+    return math.ceil(x) if math.isfinite(x) else x
+
+
+OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: divide,
+             ast.USub: operator.neg, "ceil": ceil, "max": max}
+
+
+# Each round's values by name, and the round "best".
+def values_of(runs_csv, samples_csv):
+    rounds = {}
+    numbers = ("exit", "errors", "seconds", "max_rss_kb", "ops_per_s")
+    for row in rows(runs_csv, numbers=numbers) if os.path.exists(runs_csv) else []:
+        if number(row["exit"]) != 0 or number(row["errors"]) not in (None, 0):
+            continue
+        tag = row["tag"]
+        found = {"s_" + tag: row["seconds"], "m_" + tag: row["max_rss_kb"], "o_" + tag: row["ops_per_s"]}
+        # KEY=V pairs; a KEY that is not a name cannot be asked for.
+        for pair in row["extra"].split(" "):
+            key, _, value = pair.partition("=")
+            found[f"e_{tag}_{key}"] = value
+        for name, text in found.items():
+            if number(text) is not None:
+                rounds.setdefault(row["repeat"], {})[name] = number(text) / (1024 if name[0] == "m" else 1)
+    for row in rows(samples_csv, numbers=("value",), required=("value",)):
+        rounds.setdefault(row["round"], {})[row["name"]] = number(row["value"])
+    best = {}
+    for values in rounds.values():
+        for name, value in values.items():
+            better = max if name.startswith("o_") or name == "x_wrk" else min
+            best[name] = better(best.get(name, value), value)
+    return rounds, best
+
+
+# An expression of the targets as a tree, or None when empty or refused
+# (then with the line it always had, without the script's name). A trial
+# over ones finds the calls with the wrong number of arguments.
+def expression(text, line, column):
+    try:
+        if not CHARACTERS.fullmatch(text):
+            raise ValueError
+        tree = ast.parse(re.sub(r"\$([a-z][a-z0-9_]*)", r"V_\1", text.strip()), mode="eval").body
+        walk(tree, None)
+        return tree
+    except (SyntaxError, ValueError, TypeError, OverflowError, RecursionError):
+        if text != "":
+            print(f"bench-targets.csv:{line}: {column} is not an expression", file=sys.stderr)
+
+
+# The value of the tree over one round's values (None: every name is 1);
+# None when a value it needs is missing, as miller's empty. Only numbers,
+# $NAME (V_NAME here: no capital comes from the file) and OPERATORS pass.
+def walk(node, values):
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return float(node.value)
+    if isinstance(node, ast.Name) and node.id.startswith("V_"):
+        return 1.0 if values is None else values.get(node.id[2:])
+    if isinstance(node, ast.UnaryOp) and type(node.op) is ast.USub:
+        function, args = OPERATORS[ast.USub], [node.operand]
+    elif isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        function, args = OPERATORS[type(node.op)], [node.left, node.right]
+    elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("ceil", "max") and not node.keywords:
+        function, args = OPERATORS[node.func.id], node.args
+    else:
+        raise ValueError
+    args = [walk(arg, values) for arg in args]
+    return None if None in args else function(*args)
+
+
+# The median (miller's stats1 -i: interpolated), None for no values.
+def median(values):
+    return statistics.median(values) if values else None
+
+
+# A number as the table prints it: 0 to 3 decimals by its size.
+def fmt(x):
+    if x is None:
+        return ""
+    return "%.*f" % (0 if abs(x) >= 1000 else 1 if abs(x) >= 100 else 2 if abs(x) >= 10 else 3, x)
+
+
+# The value as printed: one more digit where rounding would make a miss
+# look like its target (0.97997 against 0.98).
+def shown(x, target):
+    if None not in (x, target) and x != target and float(fmt(x)) == target:
+        return g(x, 5)
+    return fmt(x)
+
+
+# x against its target, higher better (None where less is better and x <= 0).
+def score(x, target, better):
+    if x is None or better != ">=" and x <= 0:
+        return None
+    return divide(x, target) if better == ">=" else divide(target, x)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# A target's numbers: its value over the rounds that have one, then the
+# value, the limit and the detail as the row gives them.
+def estimate(row, rounds, best):
+    trees = {k: expression(row[k], row["_line"], k) for k in ("value", "detail", "limit")}
+    have = {}
+    for k, tree in trees.items():
+        values = [walk(tree, round_values) for round_values in rounds.values()] if tree else []
+        have[k] = [x for x in values if x is not None]
+    value = median(have["value"])
+    limit = median(have["limit"])
+    if row["estimate"] == "best":
+        value = walk(trees["value"], best) if trees["value"] and have["value"] else None
+        limit = walk(trees["limit"], best) if trees["limit"] else None
+    return have["value"], value, limit, median(have["detail"])
+
+
+def main():
+    work, runs_csv, repeat, load_before, load_after = sys.argv[1:6]
+    rounds, best = values_of(runs_csv, f"{work}/samples.csv")
+    with open(f"{work}/skipped.tsv") as f:
+        skipped = dict(line.rstrip("\n").split("\t", 1) for line in f)
+    machine = next(csv.reader([os.environ.get("LAB_MACHINE", "")]), []) + [""] * 7
+    host, cpus, cpu_model, cc, libcurl, openssl, commit = machine[:7]
+    kernel = f"{os.uname().sysname} {os.uname().release}"
+    s = "" if repeat == "1" else "s"
+    subtitle = (f"{cpus} CPUs, {cpu_model}; {kernel}; libcurl {libcurl}, OpenSSL {openssl}; "
+                f"load average {load_before} before; {repeat} round{s}")
+    table = [f"Machine: {cpus} CPUs, {cpu_model}, {kernel}; libcurl {libcurl}, OpenSSL {openssl}; {cc}; "
+             f"load average {load_before} before, {load_after} after",
+             f"{repeat} round{s}, interleaved; each ratio computed per round: median (min .. max);",
+             "*: each program at its best round, not the median (CPU-bound work: noise only adds time)"]
+    chart = []
+    bench = []
+    md = []
+    charted = ""
+    section = ""
+    for row in rows(f"{work}/targets.csv", numbers=("target",)):
+        values, value, limit, detail = estimate(row, rounds, best)
+        low = min(values, default=None)
+        high = max(values, default=None)
+        target = number(row["target"])
+        better = row["better"]
+        printed = shown(value, target)
+        note = ""
+        points = None
+        if value is None:
+            # Skipped when a run or sample it needs was skipped, else an error.
+            ids = [name[3:] for name in re.findall(r"\$[a-z][a-z0-9_]*", row["value"]) if name[3:] in skipped]
+            verdict = "skip" if ids else "error"
+            note = f"{ids[0]} skipped: {skipped[ids[0]]}" if ids else "no value: a run it needs failed"
+        elif target is None:
+            verdict = "info"
+        else:
+            met = value >= target if better == ">=" else value <= target
+            verdict = "pass" if met else "miss"
+            points = score(value, target, better)
+            if row["section"] != charted:
+                chart.append(f"{row['section']}\tNaN\tNaN\tNaN\thead\t\tNaN")
+                charted = row["section"]
+            worst, most = (low, high) if better == ">=" else (high, low)
+            unit = "" if row["unit"] == "ratio" else " " + row["unit"]
+            sign = "≥" if better == ">=" else "≤"
+            chart.append("\t".join([row["measurement"], g(points, 6), g(score(worst, target, better), 6),
+                                    g(score(most, target, better), 6), verdict,
+                                    f"{printed}{unit} ({sign} {row['target']})",
+                                    g(score(limit, target, better), 6) or "NaN"]))
+        if row["section"] != section:
+            table.append(f"\n{row['section']}")
+            section = row["section"]
+        star = "*" if row["estimate"] == "best" and value is not None else ""
+        goal = "" if target is None else f"{better} {row['target']}"
+        spread = "" if value is None else f"({fmt(low)} .. {fmt(high)})"
+        said = note if detail is None else f"{fmt(detail)} {row['detail_unit']}"
+        said += "" if limit is None else f"; the machine's limit {fmt(limit)}"
+        table.append(f"  {row['measurement']:<54} {printed + star or '-':>9} {spread:<22} {goal:<9} "
+                     f"{verdict:<5} {said}")
+        bench.append([row["section"], row["measurement"], row["lesson"], row["args"], row["metric"],
+                      row["estimate"], printed, fmt(low), fmt(high), fmt(limit), row["target"], better, row["unit"],
+                      verdict, "" if points is None else "%.4f" % points, fmt(detail), row["detail_unit"],
+                      len(values), host, cpus, cpu_model, kernel, cc, libcurl, openssl, commit,
+                      load_before, load_after, note])
+        spread = "" if low is None else f"{fmt(low)}–{fmt(high)}"
+        md.append([row["measurement"], printed + star, spread, goal, verdict, row["unit"], fmt(limit)])
+    verdicts = [row[COLUMNS.index("verdict")] for row in bench]
+    passed = verdicts.count("pass")
+    missed = verdicts.count("miss")
+    table.append(f"\n{passed} of {passed + missed} targets met, {missed} missed.")
+    write(f"{work}/table.txt", "\n".join(table) + "\n")
+    write(f"{work}/subtitle", subtitle + "\n")
+    write(f"{work}/chart.dat", "".join(line + "\n" for line in chart))
+    with open(f"{work}/bench.csv", "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([COLUMNS] + bench)
+    # miller's Markdown shows a | in a field as \|.
+    md = [[field.replace("|", "\\|") for field in row] for row in md]
+    header = ["measurement", "value", "min–max", "target", "verdict", "unit", "limit"]
+    write(f"{work}/bench.md", f"Made by `make bench`: {subtitle}. The median of the rounds, or (*) each "
+          "program at its best round; the limit is what this machine did another way in the same round.\n\n"
+          + markdown(header, md))
+
+
+main()
