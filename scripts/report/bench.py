@@ -25,10 +25,9 @@ import math
 import operator
 import os
 import re
-import statistics
 import sys
 
-from common import g, markdown, number, rows
+from common import g, markdown, median, number, rows
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
 COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
@@ -109,11 +108,6 @@ def walk(node, values):
         raise ValueError
     args = [walk(arg, values) for arg in args]
     return None if None in args else function(*args)
-
-
-# The median (miller's stats1 -i: interpolated), None for no values.
-def median(values):
-    return statistics.median(values) if values else None
 
 
 # A number as the table prints it: 0 to 3 decimals by its size.

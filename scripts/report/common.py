@@ -69,6 +69,16 @@ def rows(path, names=(), numbers=(), required=()):
         die(f"cannot read {path}: {e}")
 
 
+# Miller's interpolated median (stats1 -i) to the last bit: the lower
+# middle value plus half the step to the upper one; None for no values.
+def median(values):
+    if not values:
+        return None
+    ordered = sorted(values)
+    low = ordered[(len(ordered) - 1) // 2]
+    return low if len(ordered) % 2 else low + (ordered[len(ordered) // 2] - low) * 0.5
+
+
 # x with `digits` significant digits (printf's %g); '' for None.
 def g(x, digits):
     return "" if x is None else f"{x:.{digits}g}"

@@ -17,11 +17,10 @@ import csv
 import math
 import os
 import re
-import statistics
 import subprocess
 import sys
 
-from common import die, g, number, rows, say
+from common import die, g, median, number, rows, say
 
 step, work, plan, published, runs_csv, bin_dir = sys.argv[1:7]
 cpus, latency_scale, size_scale, repeat, report_only = sys.argv[7:12]
@@ -295,16 +294,16 @@ for c, py in pairs:
 def measure(tag, base):
     if not tag or tag not in seconds_of:
         return None, "", "", 0, None, ""
-    s = statistics.median(seconds_of[tag])
+    s = median(seconds_of[tag])
     speed = None
     busy = ""
     if base and base in seconds_of:
-        base_s = statistics.median(seconds_of[base])
+        base_s = median(seconds_of[base])
         if s > 0 and number(last[base]["tasks"]) and number(last[tag]["tasks"]):
             speed = (base_s / float(last[base]["tasks"])) / (s / float(last[tag]["tasks"]))
         # Other programs were running: every speedup of the case is suspect
         # (time(1) counts in 10 ms: only longer runs tell).
-        util = statistics.median(util_of.get(base, [0]))
+        util = median(util_of.get(base, [0]))
         if re.match("(py_)?cpu_", last[base]["experiment"]) and base_s >= 0.1 and util < 0.85:
             busy = f"{util * 100:.0f}%"
     return s, last[tag]["tasks"], last[tag]["workers"], len(seconds_of[tag]), speed, busy

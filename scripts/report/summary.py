@@ -8,7 +8,7 @@ import re
 import sys
 from collections import defaultdict
 
-from common import die, g, markdown, number, rows, say
+from common import die, g, markdown, median, number, rows, say
 
 KEYS = "experiment model workload tasks size workers latency_ms numbers chunks ops".split()
 NUMBERS = KEYS[3:] + "seconds wall_s user_s sys_s max_rss_kb vol_cs invol_cs cpu_util ops_per_s cpus".split()
@@ -30,16 +30,6 @@ runs, work = sys.argv[1:]
 configs = {}
 extras = {}   # the names of the extra column, in the order first seen
 lines = []    # the text
-
-
-# Miller's interpolated median (stats1 -i) to the last bit: the lower
-# middle value plus half the step to the upper one; None for no values.
-def median(values):
-    if not values:
-        return None
-    ordered = sorted(values)
-    low = ordered[(len(ordered) - 1) // 2]
-    return low if len(ordered) % 2 else low + (ordered[len(ordered) // 2] - low) * 0.5
 
 
 # A field as awk took it: empty is 0.
