@@ -2,7 +2,8 @@
 # The core every script in scripts/ sources: messages and options, the
 # results folder's lock, the lab server's lifecycle, a lesson's command
 # under its plan's launcher, a job list run in interleaved rounds, files
-# written whole. CSV is miller's (mlr) work: no
+# written whole, a report step started. CSV is read by miller (mlr) here
+# and by Python's csv module in the report steps (scripts/report/): no
 # script splits or quotes a CSV line by hand but scripts/run, which writes
 # the rows. Fd 8 holds the results lock; what starts from here closes it.
 
@@ -270,8 +271,3 @@ readme_include() {   # readme_include FILE.md
 # A report step, scripts/report/NAME.py, under the system's Python (the
 # one scripts/deps installs), its messages under this script's name.
 report() { LAB_ME=$me /usr/bin/python3 "$top/scripts/report/$1.py" "${@:2}"; }
-
-# A CSV file as miller's TSV (no field holds a tab or a newline there),
-# for the awk and shell steps; short rows are padded, and flagged by the
-# reader that checks them.
-tsv() { mlr --icsv --otsv --allow-ragged-csv-input cat "$@"; }

@@ -238,6 +238,28 @@ teardown() {
     run -2 python3 "$LAB_TOP/bench/python_manager.py" 0
 }
 
+@test "a bad target is refused before any run, with its line; nothing in it runs" {
+    targets=$BATS_TEST_TMPDIR/targets.csv
+    python3 - "$LAB_TOP/plans/bench-targets.csv" "$targets" "$BATS_TEST_TMPDIR/ran" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+value, target = rows[0].index("value"), rows[0].index("target")
+rows[3][value] = f'system("touch {sys.argv[3]}")'
+rows[5][value] = "$s_io_sync_small ** 2"
+rows[7][target] = "abc"
+csv.writer(open(sys.argv[2], "w", newline="")).writerows(rows)
+PY
+    run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$targets" \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"targets.csv:4: value is not an expression"* ]]
+    [[ "$stderr" == *"targets.csv:6: value is not an expression"* ]]
+    [[ "$stderr" == *"targets.csv:8: target \"abc\" is not a number"* ]]
+    [ "$(wc -l <<<"$stderr")" -eq 3 ]
+    [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+    [ ! -e "$BATS_TEST_TMPDIR/out/bench-runs.csv" ]
+    run -2 "$LAB_TOP/scripts/bench" --targets "$BATS_TEST_TMPDIR/none.csv"
+}
+
 @test "bad usage exits 2 before running anything" {
     run -2 "$LAB_TOP/scripts/bench" --repeat 0
     run -2 env BENCH_QUICK=yes "$LAB_TOP/scripts/bench"

@@ -299,6 +299,28 @@ PLAN
     [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
 }
 
+@test "a corrupted runs file: each bad row reported with its line and left out, the tables still made" {
+    dir=$BATS_TEST_TMPDIR/corrupt
+    mkdir -p "$dir"
+    # Line 3's seconds become text; a torn last row with no newline.
+    python3 - "$OUT/reproduce-runs.csv" "$dir/reproduce-runs.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+rows[2][rows[0].index("seconds")] = "abc"
+with open(sys.argv[2], "w", newline="") as f:
+    csv.writer(f, lineterminator="\n").writerows(rows)
+    f.write(",".join(rows[1])[:50])
+PY
+    count=$(wc -l <"$dir/reproduce-runs.csv")
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -0 --separate-stderr "$LAB_TOP/scripts/reproduce" --report-only \
+        --results-dir "$dir" --plots-dir "$dir"
+    [[ "$stderr" == *"reproduce-runs.csv:3: seconds \"abc\" is not a number: row left out"* ]]
+    [[ "$stderr" == *"reproduce-runs.csv:$((count + 1)): a short row (torn, or a column missing): row left out"* ]]
+    [ "$(grep -c 'row left out' <<<"$stderr")" -eq 2 ]
+    [ "$(wc -l <"$dir/reproduce.csv")" -eq "$(wc -l <"$OUT/reproduce.csv")" ]
+    [ -s "$dir/reproduce.png" ]
+}
+
 @test "bad usage exits 2" {
     run -2 "$LAB_TOP/scripts/reproduce" --no-such-option
     LATENCY_SCALE=fast run -2 "$LAB_TOP/scripts/reproduce"

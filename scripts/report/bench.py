@@ -2,8 +2,11 @@
 # round's values, each target evaluated per round, the statistics of the
 # rounds, and the table in every form the bench writes.
 #
-# Usage: bench.py WORK RUNS_CSV REPEAT LOAD_BEFORE LOAD_AFTER
-# Reads WORK/targets.csv (plans/bench-targets.csv, its {sizes} put in),
+# Usage: bench.py WORK TARGETS [RUNS_CSV REPEAT LOAD_BEFORE LOAD_AFTER]
+# With WORK and TARGETS alone it checks the targets before any run: every
+# expression and target, or exit 2 with each bad one's line.
+# Reads TARGETS (plans/bench-targets.csv, each {size} of WORK/sizes.tsv put
+# in),
 # RUNS_CSV (scripts/run's rows, the round in "repeat"), WORK/samples.csv
 # (round, name x_ID, value: the numbers scripts/bench took itself),
 # WORK/skipped.tsv (ID, why) and $LAB_MACHINE (scripts/run --machine).
@@ -27,7 +30,7 @@ import os
 import re
 import sys
 
-from common import g, markdown, median, number, rows
+from common import g, markdown, median, number, rows, say
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
 COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
@@ -76,7 +79,7 @@ def values_of(runs_csv, samples_csv):
 
 
 # An expression of the targets as a tree, or None when empty or refused
-# (then with the line it always had, without the script's name). A trial
+# (then with a line naming the targets file and its line). A trial
 # over ones finds the calls with the wrong number of arguments.
 def expression(text, line, column):
     try:
@@ -87,7 +90,8 @@ def expression(text, line, column):
         return tree
     except (SyntaxError, ValueError, TypeError, OverflowError, RecursionError):
         if text != "":
-            print(f"bench-targets.csv:{line}: {column} is not an expression", file=sys.stderr)
+            say(f"{targets}:{line}: {column} is not an expression")
+            refused.append(line)
 
 
 # The value of the tree over one round's values (None: every name is 1);
@@ -153,8 +157,31 @@ def estimate(row, rounds, best):
     return have["value"], value, limit, median(have["detail"])
 
 
+# The targets, each {size} put in (sizes hold only names and numbers).
+def targets_of():
+    with open(f"{work}/sizes.tsv") as f:
+        sizes = dict(line.rstrip("\n").split("\t", 1) for line in f)
+    kept = rows(targets, numbers=("target",))
+    for row in kept:
+        for k in ("value", "detail", "limit"):
+            row[k] = re.sub(r"\{([a-z_]+)\}", lambda m: sizes.get(m[1], m[0]), row[k])
+    return kept
+
+
+# Every expression and target of the targets file: exit 2 if one is bad.
+def check():
+    with open(targets, newline="") as f:
+        count = sum(1 for _ in csv.reader(f)) - 1
+    kept = targets_of()
+    for row in kept:
+        for k in ("value", "detail", "limit"):
+            expression(row[k], row["_line"], k)
+    if refused or len(kept) < count:
+        sys.exit(2)
+
+
 def main():
-    work, runs_csv, repeat, load_before, load_after = sys.argv[1:6]
+    runs_csv, repeat, load_before, load_after = sys.argv[3:7]
     rounds, best = values_of(runs_csv, f"{work}/samples.csv")
     with open(f"{work}/skipped.tsv") as f:
         skipped = dict(line.rstrip("\n").split("\t", 1) for line in f)
@@ -173,7 +200,7 @@ def main():
     md = []
     charted = ""
     section = ""
-    for row in rows(f"{work}/targets.csv", numbers=("target",)):
+    for row in targets_of():
         values, value, limit, detail = estimate(row, rounds, best)
         low = min(values, default=None)
         high = max(values, default=None)
@@ -237,4 +264,9 @@ def main():
           + markdown(header, md))
 
 
-main()
+work, targets = sys.argv[1:3]
+refused = []
+if len(sys.argv) == 3:
+    check()
+else:
+    main()
