@@ -161,10 +161,15 @@ def estimate(row, rounds, best):
 def targets_of():
     with open(f"{work}/sizes.tsv") as f:
         sizes = dict(line.rstrip("\n").split("\t", 1) for line in f)
-    kept = rows(targets, numbers=("target",))
-    for row in kept:
-        for k in ("value", "detail", "limit"):
-            row[k] = re.sub(r"\{([a-z_]+)\}", lambda m: sizes.get(m[1], m[0]), row[k])
+    kept = []
+    for row in rows(targets):
+        for k, text in row.items():
+            if k != "_line":
+                row[k] = re.sub(r"\{([a-z_]+)\}", lambda m: sizes.get(m[1], m[0]), text)
+        if number(row["target"]) is None and row["target"] != "":
+            say(f'{targets}:{row["_line"]}: target "{row["target"]}" is not a number: row left out')
+        else:
+            kept.append(row)
     return kept
 
 
