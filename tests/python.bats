@@ -321,7 +321,8 @@ gil_summary() {
     run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" \
         --gil-python "$dir/gil_python.csv" --out "$dir/plots" --data "$dir/data"
     [[ "$stderr" == *"CPython's threads beside the emulated GIL for sumsq fib sha256"* ]]
-    [[ "$stderr" == *"not plain names and numbers: left out"* ]]
+    crafted=$(wc -l <"$dir/gil_python.csv")
+    [[ "$stderr" == *"gil_python.csv:$crafted: workload \"fib\";system("*"is not a plain name: row left out"* ]]
     [ ! -e "$dir/X" ]
     grep -qx 'cpython=1' "$dir/data/settings.txt"
     # Per workload: the summary's four times, then emulated 2, CPython 2,

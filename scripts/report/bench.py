@@ -261,8 +261,6 @@ def main():
     write(f"{work}/chart.dat", "".join(line + "\n" for line in chart))
     with open(f"{work}/bench.csv", "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows([COLUMNS] + bench)
-    # miller's Markdown shows a | in a field as \|.
-    md = [[field.replace("|", "\\|") for field in row] for row in md]
     header = ["measurement", "value", "min–max", "target", "verdict", "unit", "limit"]
     write(f"{work}/bench.md", f"Made by `make bench`: {subtitle}. The median of the rounds, or (*) each "
           "program at its best round; the limit is what this machine did another way in the same round.\n\n"

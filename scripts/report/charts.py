@@ -24,15 +24,13 @@
 #   race_MODE.dat      workers, updates lost (% of those expected), ns per
 #                      increment: the medians of lost=, expected= and
 #                      ns_per_increment= in the summary's extra column
-# A figure is copied as the summary writes it; one computed here is printed
-# as awk printed it when it cut these tables (an integer as one, else 6
-# digits), so the tables stay byte for byte what they were.
+# A figure is copied as the summary writes it; one computed here has 6
+# significant digits (NaN, which gnuplot skips, for a division by zero).
 #
-# No field reaches gnuplot as code: a summary row whose names are not plain
-# words or whose figures are not numbers is reported with its line number
-# and left out (common.rows); a race or gil_python.csv row is checked where
-# it is used, and reported too.
-import csv
+# No field reaches gnuplot as code: a row of the summary or of
+# gil_python.csv whose names are not plain words or whose figures are not
+# numbers is reported with its line number and left out (common.rows); a
+# race row without its extra numbers is reported too.
 import os
 import re
 import sys
@@ -44,6 +42,8 @@ summary, gil_python, shown, data, md_dir = sys.argv[1:]
 NUMBERS = ("tasks size workers latency_ms chunks ops median_s min_s max_s ideal_s speedup baseline_s"
            " ops_per_s cpus").split()
 IMPLS = ("cpython", "emulated")
+GIL_NUMBERS = ("workers switch_interval_us pinned median_s baseline_s gil_switches switches_est alone_ms"
+               " beside_cpu_ms").split()
 NOTHING = ["-", "-"]
 FIRST_MODES = ("plain", "mutex", "atomic")
 # The bars of io_models, in this order.
@@ -64,39 +64,23 @@ def words(names):
     return '"' + " ".join(names) + '"'
 
 
-# What awk made of a field: its number, 0 when empty.
+# A field's number, 0 when empty.
 def num(text):
     return number(text) or 0.0
 
 
-# How awk prints a number: an integer as one, else with 6 digits.
-def awk_text(x):
-    return "%d" % x if x.is_integer() and abs(x) < 2**31 else "%.6g" % x
+# a / b with `spec`; `none` where b is 0.
+def divided(a, b, spec, none):
+    return format(a / b, spec) if b else none
 
 
-# A maximum as awk's running one printed it: nothing unless above 0.
-def awk_max(values):
-    return awk_text(max(values)) if max(values) > 0 else ""
+# The field of the row with the least or the most of it, as the summary wrote it.
+def least(rows_, column):
+    return min(rows_, key=lambda r: num(r[column]))[column]
 
 
-# a / b printed with `form` (else as awk_text); a division by zero gives
-# what awk printed for it.
-def awk_ratio(a, b, form=None):
-    if b == 0:
-        return "-nan" if a == 0 else "inf" if a > 0 else "-inf"
-    return form % (a / b) if form else awk_text(a / b)
-
-
-# A CSV file's rows as miller read them: a missing field is empty, one
-# beyond the header is dropped.
-def ragged(path):
-    try:
-        with open(path, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            return [defaultdict(str, zip(header, fields)) for fields in reader]
-    except (OSError, csv.Error, UnicodeDecodeError):
-        die(f"cannot read {path}")
+def most(rows_, column):
+    return max(rows_, key=lambda r: num(r[column]))[column]
 
 
 def write(path, lines):
@@ -167,11 +151,11 @@ for r in kept:
     cpu.append(r)
     baseline = num(r["baseline_s"])
     put(f"cpu_{w}_{r['model']}.dat", r["workers"], r["speedup"], r["median_s"],
-        awk_ratio(baseline, num(r["max_s"])), awk_ratio(baseline, num(r["min_s"])))
+        divided(baseline, num(r["max_s"]), ".6g", "NaN"), divided(baseline, num(r["min_s"]), ".6g", "NaN"))
 if cpu:
     setting("workloads", words(size_of))
     setting("cpu_models", words(dict.fromkeys(r["model"] for r in cpu)))
-    setting("max_workers", awk_max([num(r["workers"]) for r in cpu]))
+    setting("max_workers", most(cpu, "workers"))
     for w, (tasks, size) in size_of.items():
         seconds = num(sequential.get(w, ""))
         setting(f"about_{w}", f'"{int(num(tasks))} tasks of size {size}, sequential {seconds:.2f} s"')
@@ -195,19 +179,13 @@ for r in manager:
 if manager:
     setting("manager_models", words(dict.fromkeys(r["model"] for r in manager)))
     for name, column in (("chunks", "chunks"), ("ops", "ops_per_s")):
-        setting(f"min_{name}", awk_text(min(num(r[column]) for r in manager)))
-        setting(f"max_{name}", awk_max([num(r[column]) for r in manager]))
+        setting(f"min_{name}", least(manager, column))
+        setting(f"max_{name}", most(manager, column))
 
 
-# ---- Race: per mode, from every row of the summary in miller's order
-# (sort -nf workers: numbers ascending, then the empty ones, then text).
-def by_workers(r):
-    n = number(r["workers"])
-    return (0, n) if n is not None else (1 if r["workers"] == "" else 2, 0)
-
-
+# ---- Race: per mode, workers ascending.
 race_workers = []
-for r in sorted(ragged(summary), key=by_workers):
+for r in sorted(kept, key=lambda r: num(r["workers"])):
     if r["experiment"] != "race" or not r["median_s"]:
         continue
     # The extra column's NAME=VALUE pairs.
@@ -225,12 +203,17 @@ modes = sorted(t[len("race_"):-len(".dat")] for t in tables if t.startswith("rac
 modes = [m for m in FIRST_MODES if m in modes] + [m for m in modes if m not in FIRST_MODES]
 if modes:
     setting("race_modes", words(modes))
-    setting("race_max_workers", max(race_workers, key=lambda w: (int(w), w)))
+    setting("race_max_workers", max(race_workers, key=int))
 
 # ---- CPython's GIL beside the emulated one, added to gil.dat's rows ---------------
 # (Only for a gil.dat with rows; its four columns are added whenever
 # gil_python.csv is not empty.)
-py = ragged(gil_python) if os.path.exists(gil_python) and os.path.getsize(gil_python) > 0 else None
+py = None
+if os.path.exists(gil_python) and os.path.getsize(gil_python) > 0:
+    try:
+        py = rows(gil_python, ["section", "impl", "workload"], GIL_NUMBERS)
+    except KeyError as e:
+        die(f"{gil_python}: no column {e}")
 relative = {}
 for r in py if gil_workloads and py else []:
     if r["section"] != "threads" or number(r["pinned"]) != 0 or number(r["workers"]) not in (2, 5):
@@ -303,6 +286,6 @@ if py is not None:
         # What the CPU-bound thread adds to a request, in switch intervals.
         for alone, beside in (times.get(impl, NOTHING) for impl in IMPLS):
             ok = "-" not in (alone, beside)
-            cells.append(awk_ratio(num(beside) - num(alone), num(interval) / 1000, "%.2f") if ok else "-")
+            cells.append(divided(num(beside) - num(alone), num(interval) / 1000, ".2f", "-") if ok else "-")
         md.append("| " + " | ".join(cells) + " |")
     write(os.path.join(md_dir, "gil_python.md"), md)

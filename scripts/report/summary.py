@@ -172,7 +172,7 @@ for i in sorted(i for rank, i in fastest.values()):
     low, middle, high = (float(r[k]) for k in ("min_s", "median_s", "max_s"))
     cells = [lesson(r), what, workers, f"{middle:.3f}", f"{low:.3f}–{high:.3f}",
              fmt(number(r["speedup"]), ".2f"), fmt(number(r["efficiency"]), ".2f"), r["ops_per_s"]]
-    table.append([cell.replace("|", "\\|") for cell in cells])
+    table.append(cells)
 header = ["lesson", "workload", "workers", "median s", "min–max s", "speedup", "efficiency", "sets/s"]
 with open(f"{work}/summary.md", "w") as f:
     f.write(f"Made by `make all`: {cpus} CPUs, {cpu_model}; the fastest configuration of each model,"
