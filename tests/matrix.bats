@@ -481,6 +481,20 @@ PLAN
     is_png "$dir/plots/io_models.png"
 }
 
+@test "runs from two machines: the summary says so, naming each one's first line" {
+    dir=$BATS_TEST_TMPDIR
+    head -n 5 "$LAB_COPY/results/runs.csv" >"$dir/runs.csv"
+    mlr -I --icsv --ocsv put 'NR >= 3 { $host = "elsewhere"; $cpus = "64" }' "$dir/runs.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.csv" --out "$dir/summary.csv"
+    host=$(csv_get "$dir/runs.csv" host 1)
+    [[ "$stderr" == *"the runs come from 2 machines ($host ("*" CPUs, "*") from line 2, elsewhere (64 CPUs, "*") from line 4): the medians mix them"* ]]
+    [[ "$output" == *"Warnings:"*"the runs come from 2 machines"* ]]
+    # The runs of one machine: not a word of it.
+    head -n 3 "$dir/runs.csv" >"$dir/one.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/one.csv" --out "$dir/one-summary.csv"
+    [[ "$stderr$output" != *"machines"* ]]
+}
+
 @test "a crafted summary cannot make scripts/plot run a command" {
     dir=$BATS_TEST_TMPDIR
     cp "$LAB_COPY/results/summary.csv" "$dir/crafted.csv"

@@ -30,6 +30,7 @@ runs, work = sys.argv[1:]
 configs = {}
 extras = {}   # the names of the extra column, in the order first seen
 lines = []    # the text
+machines = {}  # each machine of the runs, with its first line
 
 
 # A field as awk took it: empty is 0.
@@ -72,6 +73,7 @@ try:
         key = tuple(row[k] for k in KEYS)
         c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, values=defaultdict(list)))
         cpus, cpu_model = row["cpus"] or "1", row["cpu_model"]
+        machines.setdefault(f'{row["host"]} ({cpus} CPUs, {cpu_model})', row["_line"])
         c["runs"] += 1
         if int(row["exit"]) != 0 or row["seconds"] == "":
             c["failed"] += 1
@@ -238,7 +240,13 @@ for c in measured:
                      f' {times(c["speedup"])} as many.')
 
 # ---- Where the numbers cannot be trusted.
+# A file of runs from two machines (runs appended by hand) would pool them.
 warnings = []
+if len(machines) > 1:
+    seen = ", ".join(f"{m} from line {line}" for m, line in machines.items())
+    warnings.append(f"the runs come from {len(machines)} machines ({seen}): the medians mix them;"
+                    " summarize one machine's runs.")
+    say(warnings[0])
 for c in configs.values():
     words = [c["experiment"] + (" --gil" if c["model"].endswith("-gil") else ""),
              c["workload"] or ("" if c["chunks"] else c["model"]),
