@@ -20,23 +20,30 @@ usage() { sed -n '2,/^#$/{/^#$/q;s/^# \{0,1\}//;p}' "$0"; }
 say() { echo "$me: $*" >&2; }
 die() { say "$*"; exit 1; }
 die_usage() { say "$*"; usage >&2; exit 2; }
-need() { [ "$2" -ge 2 ] || die_usage "$1 needs a value"; }
 # options "NAME FLAG! LIST+ ..." "$@": --NAME VALUE sets $NAME (a - in NAME
 # is a _ in the variable), --FLAG sets $FLAG to 1, each --LIST VALUE adds a
-# word to $LIST; --help prints the usage; anything else is refused.
+# word to $LIST; --help prints the usage; anything else is refused. A
+# spec ending in " --" stops at the first word that is not an option (or
+# after a --): that word and the rest are a command, left in the array rest.
 options() {
     local spec=" $1 " opt name
     shift
     while [ $# -gt 0 ]; do
         opt=${1#--}
         name=${opt//-/_}
-        case "$1" in -h|--help) usage; exit 0 ;; --*) ;; *) opt=- ;; esac
+        case "$1" in
+            -h|--help) usage; exit 0 ;;
+            --) [[ "$spec" != *" -- "* ]] || { shift; break; } ;;
+            --*) ;;
+            *) [[ "$spec" != *" -- "* || "$1" == -* ]] || break; opt=- ;;
+        esac
         if [[ "$spec" == *" $opt! "* ]]; then printf -v "$name" 1; shift; continue; fi
         [[ "$spec" == *" $opt "* || "$spec" == *" $opt+ "* ]] || die_usage "unknown argument '$1'"
         [ $# -ge 2 ] || die_usage "$1 needs a value"
         if [[ "$spec" == *" $opt+ "* ]]; then printf -v "$name" '%s %s' "${!name}" "$2"; else printf -v "$name" %s "$2"; fi
         shift 2
     done
+    rest=("$@")
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lab.XXXXXX")
