@@ -2,10 +2,10 @@
 # The core every script in scripts/ sources: messages and options, the
 # results folder's lock, the lab server's lifecycle, a lesson's command
 # under its plan's launcher, a job list run in interleaved rounds, files
-# written whole, a report step started. CSV is read by miller (mlr) here
-# and by Python's csv module in the report steps (scripts/report/): no
-# script splits or quotes a CSV line by hand but scripts/run, which writes
-# the rows. Fd 8 holds the results lock; what starts from here closes it.
+# written whole, a report step started. CSV is read by Python's csv module
+# in the report steps (scripts/report/), and by miller in scripts/reproduce
+# for its table on stdout: no script splits or quotes a CSV line by hand
+# but scripts/run, which writes the rows. Fd 8 holds the results lock; what starts from here closes it.
 
 # The project's folder, without a subshell (scripts/run starts often).
 top=${BASH_SOURCE[0]%/*}

@@ -28,6 +28,20 @@ refused() {
     done
 }
 
+@test "every script prints its usage with --help; an unknown option is named on the first line, exit 2" {
+    local script name
+    for script in "$LAB_TOP"/scripts/*; do
+        [ -f "$script" ] && [ -x "$script" ] || continue
+        name=scripts/${script##*/}
+        run -0 --separate-stderr "$script" --help
+        [[ "${lines[0]}" == "Usage: $name "* ]] || { echo "$name --help: ${lines[0]}" >&2; false; }
+        # scripts/mpirun hands every word after its own options to mpirun.
+        [ "$name" != scripts/mpirun ] || continue
+        run -2 --separate-stderr "$script" --no-such-option
+        [[ "${stderr_lines[0]}" == *"--no-such-option"* ]] || { echo "$name: ${stderr_lines[0]}" >&2; false; }
+    done
+}
+
 @test "I/O lessons refuse every bad number, URL and argument with exit 2" {
     export LAB_URL=http://127.0.0.1:9/
     for lesson in "${IO_LESSONS[@]}"; do

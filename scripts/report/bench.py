@@ -15,13 +15,13 @@
 #
 # A round's values, by name: s_ID the seconds of run ID, m_ID its max RSS in
 # MB, o_ID its operations a second, e_ID_KEY a number KEY=V of its record's
-# extra, x_ID a sample. A round "best" holds each value at its best round
-# (the least time, the most operations or requests a second). A target's
+# extra, x_ID a sample. A round "best" holds each value at its best round:
+# the most for o_ names and x_wrk (requests a second), else the least. A target's
 # value, detail and limit are expressions over one round's values: numbers,
 # $NAME, + - * /, unary minus, parentheses, ceil() and max(). Anything else
 # is refused with the file's line and gives no value; so does a name that no
-# run or sample made. The estimate is the median of the rounds (miller's
-# interpolated one), or "best", the expression over the best round.
+# run or sample made. The estimate is the median of the rounds
+# (common.median), or "best", the expression over the best round.
 import ast
 import csv
 import math
@@ -95,7 +95,7 @@ def expression(text, line, column):
 
 
 # The value of the tree over one round's values (None: every name is 1);
-# None when a value it needs is missing, as miller's empty. Only numbers,
+# None when a value it needs is missing. Only numbers,
 # $NAME (V_NAME here: no capital comes from the file) and OPERATORS pass.
 def walk(node, values):
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):

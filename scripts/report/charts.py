@@ -24,8 +24,10 @@
 #   race_MODE.dat      workers, updates lost (% of those expected), ns per
 #                      increment: the medians of lost=, expected= and
 #                      ns_per_increment= in the summary's extra column
-# A figure is copied as the summary writes it; one computed here has 6
-# significant digits (NaN, which gnuplot skips, for a division by zero).
+# A figure is copied as the summary writes it. Those computed here: the
+# CPU error bars to 6 significant digits (NaN, which gnuplot skips, for a
+# division by zero), race's lost % to 3 decimals, gil.dat's CPython ratios
+# to 4, gil_python.md's to 2.
 #
 # No field reaches gnuplot as code: a row of the summary or of
 # gil_python.csv whose names are not plain words or whose figures are not

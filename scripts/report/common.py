@@ -84,7 +84,7 @@ def g(x, digits):
     return "" if x is None else f"{x:.{digits}g}"
 
 
-# A Markdown table as miller writes one (--omd): a | in a cell shown as \|.
+# A Markdown table (laid out as miller's --omd): a | in a cell shown as \|.
 def markdown(header, table):
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in table]

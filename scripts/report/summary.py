@@ -1,7 +1,8 @@
 # The summary step of scripts/summarize (whose header tells the columns
 # and the method): summary.py RUNS DIR writes DIR/summary.csv (a row per
-# configuration), DIR/summary.md (the fastest configuration of each model)
-# and DIR/text (what the numbers show, for a learner).
+# configuration), DIR/summary.md (the fastest configuration of each model
+# per lesson, workload, tasks, size and latency) and DIR/text (what the
+# numbers show, for a learner).
 import csv
 import math
 import re
@@ -33,7 +34,7 @@ lines = []    # the text
 machines = {}  # each machine of the runs, with its first line
 
 
-# A field as awk took it: empty is 0.
+# A field's number: 0 when empty.
 def n(field):
     return number(field) or 0
 
@@ -147,8 +148,8 @@ for c in configs.values():
     c["spread_pct"] = (c["max_s"] - c["min_s"]) / m * 100 if m else None
 
 # ---- The summary, and the reference table from it: the fastest
-# configuration of each model (the most sets a second for the manager
-# lesson), in the order measured.
+# configuration of each model per lesson, workload, tasks, size and latency
+# (the most sets a second for the manager lesson), in the order measured.
 summary = [{k: fmt(c[k], FORMATS.get(k, "")) for k in COLUMNS} for c in configs.values()]
 with open(f"{work}/summary.csv", "w", newline="") as f:
     writer = csv.DictWriter(f, COLUMNS, lineterminator="\n")
