@@ -340,6 +340,19 @@ PY
     [ "$output" -eq 7 ]
     [ "$(grep -vc ',talk-cpu/' "$OUT/reproduce-runs.csv")" -eq "$others" ]
     check_tables 'assert len(rows) >= 35 and all(r["runs"] == "1" or r["measured_s"] == "" for r in rows), rows'
+    # A torn row among the old runs is named and left out; the rest stay.
+    dir=$BATS_TEST_TMPDIR/torn
+    mkdir -p "$dir"
+    cp "$OUT/reproduce-runs.csv" "$dir/"
+    torn=$(($(wc -l <"$dir/reproduce-runs.csv") + 1))
+    tail -n 1 "$OUT/reproduce-runs.csv" | head -c 60 >>"$dir/reproduce-runs.csv"
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 REPEAT=1 LAB_BIN=$LAB_BIN run -0 --separate-stderr \
+        "$LAB_TOP/scripts/reproduce" --only talk-cpu --results-dir "$dir" --plots-dir "$dir"
+    [[ "$stderr" == *"reproduce-runs.csv:$torn: a short row (torn, or a column missing): row left out"* ]]
+    [ "$(wc -l <"$dir/reproduce-runs.csv")" -eq "$before" ]
+    rows_are_whole "$dir/reproduce-runs.csv"
+    [ "$(grep -vc ',talk-cpu/' "$dir/reproduce-runs.csv")" -eq "$others" ]
+    [ -s "$dir/reproduce.md" ] && [ -s "$dir/reproduce.png" ]
     # Reporting the same runs under other settings is refused.
     SIZE_SCALE=0.5 run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" --report-only \
         --results-dir "$OUT" --plots-dir "$OUT"

@@ -48,10 +48,13 @@ def rows(path, names=(), numbers=(), required=()):
             for fields in reader:
                 row = dict(zip(header, fields))
                 problem = None
-                if len(fields) < len(header) or any(row[k] == "" for k in required):
+                if len(fields) < len(header):
                     problem = "a short row (torn, or a column missing)"
                 elif len(fields) > len(header):
                     problem = "more fields than columns"
+                for k in required:
+                    if problem is None and row[k] == "":
+                        problem = f"no {k} (a torn row?)"
                 for k in names:
                     if problem is None and not PLAIN_NAME.fullmatch(row[k]):
                         problem = f'{k} "{row[k]}" is not a plain name'

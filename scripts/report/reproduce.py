@@ -9,7 +9,8 @@
 # command. `jobs` writes WORK/run-jobs, the job list for lib.sh's run_jobs
 # (@base stands for the server's URL), says what cannot run and exits 1 when
 # a lesson is missing; an --only CASE the plan does not have is printed
-# instead. `tables` writes WORK/reproduce.csv, WORK/reproduce.md and
+# instead; with --only, WORK/kept.csv holds the runs of the other cases.
+# `tables` writes WORK/reproduce.csv, WORK/reproduce.md and
 # WORK/caption (the chart's subtitle) from the runs in RUNS: a row of RUNS
 # that is torn or has text for a number is said with its line and left out,
 # and runs made under other scales are refused (exit 1).
@@ -226,6 +227,17 @@ if step == "jobs":
         say(message)
     with open(f"{work}/run-jobs", "w") as f:
         f.writelines(run_jobs)
+    # With --only, the runs of the other cases stay: WORK/kept.csv, put in
+    # place of RUNS before the new runs are added (a torn row is left out).
+    if only and report_only == "0" and os.path.exists(runs_csv) and os.path.getsize(runs_csv) > 0:
+        with open(runs_csv, newline="") as f:
+            header = next(csv.reader(f), [])
+        with open(f"{work}/kept.csv", "w", newline="") as f:
+            kept = csv.writer(f, lineterminator="\n")
+            kept.writerow(header)
+            for run in rows(runs_csv):
+                if run.get("tag", "").split("/")[0] not in only:
+                    kept.writerow([run[k] for k in header])
     sys.exit(1 if note_of else 0)
 
 # ---- 3. The comparison: per tag, the median seconds and CPU use over the
@@ -376,7 +388,7 @@ for c, py, latency, size, py_size in table:
     workers = f"{md(p['workers'] or 'default')} → {md(mw or yw)}"
     cells = [row["case"], label, workers, g(float(p["seconds"]), 4)]
     cells += [md(g(x, 3)) for x in (published_speedup, ys, yspeed, ms, mspeed, python_ratio, c_over_python)]
-    print("| " + " | ".join(cells + [why]) + " |", file=md_out)
+    print("| " + " | ".join(cells + [why.replace("|", "\\|")]) + " |", file=md_out)
     legend.setdefault(row["case"], f"\n- {row['case']}: {p['source']}, {p['year'] or 'undated'}")
 print("".join(legend.values()), file=md_out)
 with open(f"{work}/caption", "w") as f:
