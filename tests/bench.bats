@@ -247,6 +247,7 @@ value, target = rows[0].index("value"), rows[0].index("target")
 rows[3][value] = f'system("touch {sys.argv[3]}")'
 rows[5][value] = "$s_io_sync_small ** 2"
 rows[7][target] = "abc"
+rows[9][value] = "$s_io_sync_smal / 2"
 csv.writer(open(sys.argv[2], "w", newline="")).writerows(rows)
 PY
     run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$targets" \
@@ -254,10 +255,30 @@ PY
     [[ "$stderr" == *"targets.csv:4: value is not an expression"* ]]
     [[ "$stderr" == *"targets.csv:6: value is not an expression"* ]]
     [[ "$stderr" == *"targets.csv:8: target \"abc\" is not a number"* ]]
-    [ "$(wc -l <<<"$stderr")" -eq 3 ]
+    [[ "$stderr" == *"targets.csv:10: value names \$s_io_sync_smal, which no run of the plan makes"* ]]
+    [ "$(wc -l <<<"$stderr")" -eq 4 ]
     [ ! -e "$BATS_TEST_TMPDIR/ran" ]
     [ ! -e "$BATS_TEST_TMPDIR/out/bench-runs.csv" ]
     run -2 "$LAB_TOP/scripts/bench" --targets "$BATS_TEST_TMPDIR/none.csv"
+}
+
+@test "a target whose run was skipped says skip and why, for an \$e_ name too; one whose run failed, error" {
+    work=$BATS_TEST_TMPDIR/work
+    mkdir -p "$work"
+    printf '%s\n' mpi_handout_shm io_sync_small >"$work/ids"
+    printf 'mpi_handout_shm\tits launcher is not installed\n' >"$work/skipped.tsv"
+    : >"$work/sizes.tsv"
+    echo round,name,value >"$work/samples.csv"
+    {
+        head -n 1 "$LAB_TOP/plans/bench-targets.csv"
+        echo 'MPI,a hand-out,cpu_mpi,,us,$e_mpi_handout_shm_roundtrip_us,100,<=,us,,,,median'
+        echo 'I/O,io_sync,io_sync,,s,$s_io_sync_small,1,<=,s,,,,median'
+    } >"$work/targets.csv"
+    run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$work/targets.csv"
+    run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$work/targets.csv" \
+        "$work/no-runs.csv" 1 0.00 0.00
+    [ "$(csv_column "$work/bench.csv" verdict | paste -sd,)" = skip,error ]
+    [ "$(csv_column "$work/bench.csv" note | head -n 1)" = "mpi_handout_shm skipped: its launcher is not installed" ]
 }
 
 @test "bad usage exits 2 before running anything" {

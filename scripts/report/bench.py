@@ -4,7 +4,8 @@
 #
 # Usage: bench.py WORK TARGETS [RUNS_CSV REPEAT LOAD_BEFORE LOAD_AFTER]
 # With WORK and TARGETS alone it checks the targets before any run: every
-# expression and target, or exit 2 with each bad one's line.
+# expression and target, and every name against the plan's runs (WORK/ids,
+# one a line), or exit 2 with each bad one's line.
 # Reads TARGETS (plans/bench-targets.csv, each {size} of WORK/sizes.tsv put
 # in),
 # RUNS_CSV (scripts/run's rows, the round in "repeat"), WORK/samples.csv
@@ -19,8 +20,8 @@
 # the most for o_ names and x_wrk (requests a second), else the least. A target's
 # value, detail and limit are expressions over one round's values: numbers,
 # $NAME, + - * /, unary minus, parentheses, ceil() and max(). Anything else
-# is refused with the file's line and gives no value; so does a name that no
-# run or sample made. The estimate is the median of the rounds
+# is refused with the file's line, and so is a name of no run of the plan;
+# a name whose run failed or was skipped gives no value. The estimate is the median of the rounds
 # (common.median), or "best", the expression over the best round.
 import ast
 import csv
@@ -33,6 +34,7 @@ import sys
 from common import g, markdown, median, number, rows, say
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
+NAME = re.compile(r"\$([a-z][a-z0-9_]*)")
 COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
            " score detail detail_unit rounds host cpus cpu_model kernel cc libcurl openssl commit"
            " load_before load_after note").split()
@@ -85,13 +87,27 @@ def expression(text, line, column):
     try:
         if not CHARACTERS.fullmatch(text):
             raise ValueError
-        tree = ast.parse(re.sub(r"\$([a-z][a-z0-9_]*)", r"V_\1", text.strip()), mode="eval").body
+        tree = ast.parse(NAME.sub(r"V_\1", text.strip()), mode="eval").body
         walk(tree, None)
-        return tree
     except (SyntaxError, ValueError, TypeError, OverflowError, RecursionError):
         if text != "":
             say(f"{targets}:{line}: {column} is not an expression")
             refused.append(line)
+        return None
+    unknown = [name for name in NAME.findall(text) if run_of(name) is None]
+    if unknown:
+        say(f"{targets}:{line}: {column} names ${unknown[0]}, which no run of the plan makes")
+        refused.append(line)
+        return None
+    return tree
+
+
+# The run of the plan a value's name belongs to ($s_ID, $m_ID, $o_ID, $x_ID
+# or $e_ID_KEY: the longest ID that fits), or None.
+def run_of(name):
+    if name[:2] in ("s_", "m_", "o_", "x_") and name[2:] in ids:
+        return name[2:]
+    return max((i for i in ids if name.startswith(f"e_{i}_")), key=len, default=None)
 
 
 # The value of the tree over one round's values (None: every name is 1);
@@ -216,9 +232,9 @@ def main():
         points = None
         if value is None:
             # Skipped when a run or sample it needs was skipped, else an error.
-            ids = [name[3:] for name in re.findall(r"\$[a-z][a-z0-9_]*", row["value"]) if name[3:] in skipped]
-            verdict = "skip" if ids else "error"
-            note = f"{ids[0]} skipped: {skipped[ids[0]]}" if ids else "no value: a run it needs failed"
+            gone = [run_of(name) for name in NAME.findall(row["value"]) if run_of(name) in skipped]
+            verdict = "skip" if gone else "error"
+            note = f"{gone[0]} skipped: {skipped[gone[0]]}" if gone else "no value: a run it needs failed"
         elif target is None:
             verdict = "info"
         else:
@@ -269,6 +285,8 @@ def main():
 
 work, targets = sys.argv[1:3]
 refused = []
+with open(f"{work}/ids") as f:
+    ids = set(f.read().split())
 if len(sys.argv) == 3:
     check()
 else:
