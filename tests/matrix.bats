@@ -421,6 +421,10 @@ PLAN
     printf '%s\n' "test io_sync --requests 1" "test io_sync --requests 1 --no-such-option 3" >"$dir/plan"
     run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
     [[ "$stderr" == *"plan:2: io_sync does not take the option --no-such-option"* ]]
+    # A lesson under a launcher is checked too.
+    printf '%s\n' "launch io_sync+env env @bin/@lesson" "test io_sync+env --requests 1 --no-such-option 3" >"$dir/plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+    [[ "$stderr" == *"plan:2: io_sync+env does not take the option --no-such-option"* ]]
     [ ! -e "$dir/runs.csv" ]
 }
 
