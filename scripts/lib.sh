@@ -230,6 +230,7 @@ warn_if_busy() {
 # is followed only to a file in its own folder.
 place() {   # place SRC DEST
     local dest=$2 target tmp
+    [[ -n "$dest" && ! -d "$dest" ]] || die "cannot write '$dest': not a file"
     if [ -L "$dest" ]; then
         target=$(readlink -f -- "$dest") || die "$dest: a broken link"
         [ "${target%/*}" = "$(cd "$(dirname -- "$dest")" && pwd -P)" ] ||

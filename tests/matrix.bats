@@ -301,6 +301,13 @@ quick_repeat() {
         [[ "$stderr" == *"Usage: scripts/run"* ]]
     done
     run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out"
+    # What a caller passes in the environment: numbers, and the seven machine
+    # fields of --machine, or refused; never run as code, never a torn row.
+    LAB_RUN_INDEX='a[$(touch '"$BATS_TEST_TMPDIR"'/X)]' run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" -- true
+    [[ "$stderr" == *"LAB_RUN_INDEX and LAB_RUN_TOTAL want whole numbers"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/X" ]
+    LAB_MACHINE='x,y' run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" -- true
+    [[ "$stderr" == *"LAB_MACHINE wants the seven fields"* ]]
     [ ! -e "$out" ]
     run -0 "$LAB_TOP/scripts/run" --help
     [[ "$output" == "Usage: scripts/run"* ]]
@@ -542,6 +549,12 @@ PLAN
     (umask 022 && "$LAB_TOP/scripts/summarize" --runs "$runs" --out "$dir/own.csv" --quiet)
     [ "$(stat -c %a "$dir/own.csv")" = 644 ]
     [ "$(stat -c %a "$dir/own.md")" = 644 ]
+    # The runs file itself, a folder, or nothing: refused, the runs untouched.
+    cp "$runs" "$dir/runs.csv"
+    for out in "$dir/runs.csv" "$dir" ""; do
+        run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.csv" --out "$out" --quiet
+    done
+    cmp "$runs" "$dir/runs.csv"
 }
 
 # A plan of one slow configuration, for the runs that overlap below.

@@ -97,10 +97,8 @@ def show(text):
     return text if number(text) is not None else "-"
 
 
-try:
-    kept = rows(summary, ["experiment", "model", "workload"], NUMBERS, required=["cpus"])
-except KeyError as e:
-    die(f"{summary}: no column {e}")
+kept = rows(summary, ["experiment", "model", "workload"], NUMBERS, required=["cpus"],
+            columns=["extra", "cpu_model"])
 cpus = kept[0]["cpus"] if kept else ""
 put("machine.txt", f"{cpus} cores, {kept[0].get('cpu_model', '')}" if kept else "")
 setting("cpus", cpus if num(cpus) > 0 else 1)
@@ -212,10 +210,7 @@ if modes:
 # gil_python.csv is not empty.)
 py = None
 if os.path.exists(gil_python) and os.path.getsize(gil_python) > 0:
-    try:
-        py = rows(gil_python, ["section", "impl", "workload"], GIL_NUMBERS)
-    except KeyError as e:
-        die(f"{gil_python}: no column {e}")
+    py = rows(gil_python, ["section", "impl", "workload"], GIL_NUMBERS)
 relative = {}
 for r in py if gil_workloads and py else []:
     if r["section"] != "threads" or number(r["pinned"]) != 0 or number(r["workers"]) not in (2, 5):

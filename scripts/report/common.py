@@ -14,7 +14,9 @@ import sys
 
 # The script whose step this is, for messages (lib.sh's report() sets it).
 ME = os.environ.get("LAB_ME", "scripts/report")
-PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+# Up to 15 digits before the point: every figure of the lab, and nothing
+# that becomes infinite as a float.
+PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]+)?")
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]*")
 
 
@@ -28,7 +30,8 @@ def die(message, status=1):
 
 
 # The value of a plain decimal (digits, a point, digits), else None: no
-# sign, exponent, nan or hex, all of which float() would take.
+# sign, exponent, nan, hex or thousand-digit number, all of which float()
+# would take.
 def number(text):
     return float(text) if text is not None and PLAIN_NUMBER.fullmatch(text) else None
 
@@ -37,12 +40,17 @@ def number(text):
 # row["_line"]. A row is left out, with one line on stderr naming the file
 # and line, when it has too few or too many fields, an empty field among
 # `required`, a field of `names` that is not a plain name, or one of
-# `numbers` that is neither empty nor a plain number.
-def rows(path, names=(), numbers=(), required=()):
+# `numbers` that is neither empty nor a plain number. A file without one
+# of those columns, or of `columns`, is refused (exit 2). A byte-order mark
+# is skipped.
+def rows(path, names=(), numbers=(), required=(), columns=()):
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             header = next(reader, None) or []
+            for k in (*columns, *names, *numbers, *required):
+                if k not in header:
+                    die(f"{path} has no column {k}: not the file this step reads", 2)
             kept = []
             line = reader.line_num + 1
             for fields in reader:

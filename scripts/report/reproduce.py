@@ -27,7 +27,7 @@ step, work, plan, published, runs_csv, bin_dir = sys.argv[1:7]
 cpus, latency_scale, size_scale, repeat, report_only = sys.argv[7:12]
 only = sys.argv[12:]
 # A case line's settings and the values they take (noextra takes none).
-SETTINGS = {"urls": "delay|cats|none", "bytes": "[0-9]+(,[0-9]+)*", "repeat": "[1-9][0-9]*",
+SETTINGS = {"urls": "delay|cats|none", "bytes": "[0-9]{1,9}(,[0-9]{1,9})*", "repeat": "[1-9][0-9]{0,3}",
             "py-size": "([0-9]*[.])?[0-9]+", "base": "[0-9.]+"}
 
 
@@ -49,7 +49,8 @@ def per_task(p):
 
 # ---- 1. The plan, joined with published.csv ---------------------------------
 pub = {}
-for p in rows(published):
+for p in rows(published, columns=("source", "year", "experiment", "model", "workers", "tasks", "seconds",
+                                  "machine")):
     pub.setdefault((p["year"] or "-", p["experiment"], p["seconds"]), []).append(p)
 cases = {}
 nopython = {}
@@ -112,6 +113,7 @@ for (case_id, name), (reason, line_number) in nopython.items():
           f"{plan}:{line_number}: nopython {case_id} {name} matches no row")
 for case in cases.values():
     check(case["base"] is None or case["base_row"], f"case {case['id']}: no row has its base={case['base']}")
+check(plan_rows, f"{plan}: no row to reproduce")
 
 
 # The --size among the options scaled by `scale`: times it, or for fib(n),
@@ -247,7 +249,8 @@ if step == "jobs":
 last = {}
 seconds_of = {}
 util_of = {}
-for run in rows(runs_csv, numbers=("seconds", "cpu_util", "tasks")):
+for run in rows(runs_csv, numbers=("seconds", "cpu_util", "tasks"),
+               columns=("tag", "exit", "experiment", "cpu_model", "cpus", "latency_ms", "size", "workers")):
     last[run["tag"]] = run
     if number(run["exit"]) == 0 and run["seconds"] != "":
         seconds_of.setdefault(run["tag"], []).append(float(run["seconds"]))

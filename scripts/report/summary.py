@@ -23,7 +23,7 @@ FORMATS = {"median_s": ".6f", "min_s": ".6f", "max_s": ".6f", "spread_pct": ".1f
            "invol_cs": ".0f", "max_rss_kb": ".0f", "ops_per_s": ".0f"}
 # A name and a number of the extra column ("lost=... ns_per_increment=...").
 EXTRA_NAME = re.compile(r"[a-z][a-z0-9_]*")
-EXTRA_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+EXTRA_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]+)?")
 IO = re.compile(r"(py_)?io_")
 CPU = re.compile(r"(py_)?cpu_")
 
@@ -66,34 +66,33 @@ def lesson(c):
 
 
 # ---- Check every row, then gather the runs of each configuration.
-try:
-    for row in rows(runs, numbers=["exit"] + NUMBERS, required=["commit"]):
-        if not re.fullmatch("[0-9]+", row["exit"]):
-            say(f'{runs}:{row["_line"]}: exit "{row["exit"]}" is not a number: row left out')
-            continue
-        key = tuple(row[k] for k in KEYS)
-        c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, values=defaultdict(list)))
-        cpus, cpu_model = row["cpus"] or "1", row["cpu_model"]
-        machines.setdefault(f'{row["host"]} ({cpus} CPUs, {cpu_model})', row["_line"])
-        c["runs"] += 1
-        if int(row["exit"]) != 0 or row["seconds"] == "":
-            c["failed"] += 1
-            continue
-        c["tiny"] += number(row["seconds"]) < 0.005
-        for name in MEDIANS:
-            if row[name] != "":
-                c["values"][name].append(number(row[name]))
-        # The record's other numbers: each pair split at its first "=", the
-        # last of a name kept.
-        pairs = dict(pair.split("=", 1) for pair in row.get("extra", "").split(" ") if "=" in pair)
-        for name, value in pairs.items():
-            if EXTRA_NAME.fullmatch(name) and EXTRA_NUMBER.fullmatch(value):
-                extras[name] = True
-                c["values"]["x_" + name].append(float(value))
-except KeyError as column:
-    die(f"{runs} has no column {column}: not a runs file")
+# The columns read as text (the others are checked as numbers).
+READ = KEYS[:3] + ["host", "cpu_model", "extra"]
+for row in rows(runs, numbers=["exit"] + NUMBERS, required=["commit"], columns=READ):
+    if not re.fullmatch("[0-9]{1,3}", row["exit"]):
+        say(f'{runs}:{row["_line"]}: exit "{row["exit"]}" is not a number: row left out')
+        continue
+    key = tuple(row[k] for k in KEYS)
+    c = configs.setdefault(key, dict(zip(KEYS, key), runs=0, failed=0, tiny=0, values=defaultdict(list)))
+    cpus, cpu_model = row["cpus"] or "1", row["cpu_model"]
+    machines.setdefault(f'{row["host"]} ({cpus} CPUs, {cpu_model})', row["_line"])
+    c["runs"] += 1
+    if int(row["exit"]) != 0 or row["seconds"] == "":
+        c["failed"] += 1
+        continue
+    c["tiny"] += number(row["seconds"]) < 0.005
+    for name in MEDIANS:
+        if row[name] != "":
+            c["values"][name].append(number(row[name]))
+    # The record's other numbers: each pair split at its first "=", the
+    # last of a name kept.
+    pairs = dict(pair.split("=", 1) for pair in row["extra"].split(" ") if "=" in pair)
+    for name, value in pairs.items():
+        if EXTRA_NAME.fullmatch(name) and EXTRA_NUMBER.fullmatch(value):
+            extras[name] = True
+            c["values"]["x_" + name].append(float(value))
 if not configs:
-    die(f"no row of {runs} can be read")
+    die(f"no row of {runs} can be read", 2)
 cores = number(cpus) or 1
 for c in configs.values():
     for name, column in MEDIANS.items():
