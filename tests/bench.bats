@@ -248,6 +248,9 @@ rows[3][value] = f'system("touch {sys.argv[3]}")'
 rows[5][value] = "$s_io_sync_small ** 2"
 rows[7][target] = "abc"
 rows[9][value] = "$s_io_sync_smal / 2"
+rows[11][rows[0].index("estimate")] = "worst"
+rows[12][rows[0].index("better")] = "=>"
+rows[13][rows[0].index("measurement")] = "two\nlines"
 csv.writer(open(sys.argv[2], "w", newline="")).writerows(rows)
 PY
     run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$targets" \
@@ -256,7 +259,10 @@ PY
     [[ "$stderr" == *"targets.csv:6: value is not an expression"* ]]
     [[ "$stderr" == *"targets.csv:8: target \"abc\" is not a number"* ]]
     [[ "$stderr" == *"targets.csv:10: value names \$s_io_sync_smal, which no run of the plan makes"* ]]
-    [ "$(wc -l <<<"$stderr")" -eq 4 ]
+    [[ "$stderr" == *"targets.csv:12: estimate \"worst\" is not median or best: row left out"* ]]
+    [[ "$stderr" == *"targets.csv:13: better \"=>\" is not >= or <=: row left out"* ]]
+    [[ "$stderr" == *"targets.csv:14: measurement holds a tab or a line break: row left out"* ]]
+    [ "$(wc -l <<<"$stderr")" -eq 7 ]
     [ ! -e "$BATS_TEST_TMPDIR/ran" ]
     [ ! -e "$BATS_TEST_TMPDIR/out/bench-runs.csv" ]
     run -2 "$LAB_TOP/scripts/bench" --targets "$BATS_TEST_TMPDIR/none.csv"
@@ -275,6 +281,12 @@ PY
         echo 'I/O,io_sync,io_sync,,s,$s_io_sync_small,1,<=,s,,,,median'
     } >"$work/targets.csv"
     run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$work/targets.csv"
+    # The same file behind a byte-order mark passes the check too; without a target it does not.
+    { printf '\357\273\277'; cat "$work/targets.csv"; } >"$work/bom.csv"
+    run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$work/bom.csv"
+    head -n 1 "$work/targets.csv" >"$work/none.csv"
+    run -2 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$work/none.csv"
+    [[ "$stderr" == *"none.csv has no target" ]]
     run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$work/targets.csv" \
         "$work/no-runs.csv" 1 0.00 0.00
     [ "$(csv_column "$work/bench.csv" verdict | paste -sd,)" = skip,error ]

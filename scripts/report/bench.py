@@ -35,6 +35,8 @@ from common import g, markdown, median, number, rows, say
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
 NAME = re.compile(r"\$([a-z][a-z0-9_]*)")
+TARGET_COLUMNS = ("section measurement lesson args metric value target better unit detail detail_unit limit"
+                  " estimate").split()
 COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
            " score detail detail_unit rounds host cpus cpu_model kernel cc libcurl openssl commit"
            " load_before load_after note").split()
@@ -85,11 +87,11 @@ def values_of(runs_csv, samples_csv):
 # over ones finds the calls with the wrong number of arguments.
 def expression(text, line, column):
     try:
-        if not CHARACTERS.fullmatch(text):
+        if not CHARACTERS.fullmatch(text) or len(text) > 500:
             raise ValueError
         tree = ast.parse(NAME.sub(r"V_\1", text.strip()), mode="eval").body
         walk(tree, None)
-    except (SyntaxError, ValueError, TypeError, OverflowError, RecursionError):
+    except (SyntaxError, ValueError, TypeError, OverflowError, RecursionError, MemoryError):
         if text != "":
             say(f"{targets}:{line}: {column} is not an expression")
             refused.append(line)
@@ -178,12 +180,22 @@ def targets_of():
     with open(f"{work}/sizes.tsv") as f:
         sizes = dict(line.rstrip("\n").split("\t", 1) for line in f)
     kept = []
-    for row in rows(targets):
+    for row in rows(targets, columns=TARGET_COLUMNS):
         for k, text in row.items():
             if k != "_line":
                 row[k] = re.sub(r"\{([a-z_]+)\}", lambda m: sizes.get(m[1], m[0]), text)
+        at = f'{targets}:{row["_line"]}: '
+        broken = [k for k in TARGET_COLUMNS if re.search("[\t\r\n]", row[k])]
+        # A target says which way is better; an information row says neither.
+        directions = (">=", "<=") if row["target"] else ("",)
         if number(row["target"]) is None and row["target"] != "":
-            say(f'{targets}:{row["_line"]}: target "{row["target"]}" is not a number: row left out')
+            say(at + f'target "{row["target"]}" is not a number: row left out')
+        elif row["better"] not in directions:
+            say(at + f'better "{row["better"]}" is not {" or ".join(directions) or "empty"}: row left out')
+        elif row["estimate"] not in ("median", "best"):
+            say(at + f'estimate "{row["estimate"]}" is not median or best: row left out')
+        elif broken:
+            say(at + f"{broken[0]} holds a tab or a line break: row left out")
         else:
             kept.append(row)
     return kept
@@ -197,7 +209,9 @@ def check():
     for row in kept:
         for k in ("value", "detail", "limit"):
             expression(row[k], row["_line"], k)
-    if refused or len(kept) < count:
+    if count < 1:
+        say(f"{targets} has no target")
+    if refused or len(kept) < count or count < 1:
         sys.exit(2)
 
 
