@@ -519,6 +519,19 @@ PLAN
     is_png "$dir/plots/io_workers.png"
 }
 
+@test "a workload that cannot name a gnuplot setting is left out of the CPU chart; the other charts are still drawn" {
+    dir=$BATS_TEST_TMPDIR
+    mlr --icsv --ocsv put '$experiment =~ "^cpu_" && $workload == "sumsq" { $workload = "sum-sq" }' \
+        "$LAB_COPY/results/summary.csv" >"$dir/summary.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots"
+    [[ "$stderr" == *"summary.csv:"*": workload \"sum-sq\" is not a lower-case word: row left out of cpu_speedup"* ]]
+    # (The quick profile's CPU rows are all sumsq: the CPU chart has none left.)
+    [[ "$stderr" == *"no rows for cpu_speedup"* ]]
+    for chart in io_models io_workers manager race; do
+        is_png "$dir/plots/$chart.png"
+    done
+}
+
 @test "a chart is replaced only once the new one is whole" {
     dir=$BATS_TEST_TMPDIR
     mkdir -p "$dir/plots" "$dir/fake"

@@ -143,6 +143,10 @@ for r in kept:
     w = r["workload"]
     if not r["experiment"].startswith("cpu_") or not r["speedup"]:
         continue
+    # A workload names the chart's settings (about_W, models_W).
+    if not re.fullmatch("[a-z][a-z0-9_]*", w):
+        say(f'{summary}:{r["_line"]}: workload "{w}" is not a lower-case word: row left out of cpu_speedup')
+        continue
     if size_of.setdefault(w, (r["tasks"], r["size"])) != (r["tasks"], r["size"]):
         continue
     if r["model"] == "sync":
