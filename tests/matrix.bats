@@ -428,6 +428,17 @@ PLAN
     printf '%s\n' "test io_sync --requests 1" "test io_sync --requests 1 --no-such-option 3" >"$dir/plan"
     run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
     [[ "$stderr" == *"plan:2: io_sync does not take the option --no-such-option"* ]]
+    # Sweeps: a bound that is not a number or CPUS (one + - * between two), a
+    # range past 1000 values, a plan past 10000 configurations.
+    printf '%s\n' "test cpu_sync --tasks {2-..3}" >"$dir/plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --list
+    [[ "$stderr" == *"plan:1: bad range bound '2-'"* ]]
+    printf '%s\n' "test cpu_sync --tasks {1..5000}" >"$dir/plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --list
+    [[ "$stderr" == *"plan:1: the range {1..5000} has more than 1000 values"* ]]
+    printf '%s\n' "define X {1..3}" "test cpu_sync$(printf ' $X%.0s' {1..15})" >"$dir/plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --list
+    [[ "$stderr" == *"plan:2: more than 10000 configurations"* ]]
     # A lesson under a launcher is checked too.
     printf '%s\n' "launch io_sync+env env @bin/@lesson" "test io_sync+env --requests 1 --no-such-option 3" >"$dir/plan"
     run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
