@@ -129,4 +129,10 @@ nginx_of() {
     [ "$output" = 100003 ]
     run -0 "$LAB_TOP/scripts/labserver" stop
     [ -z "$(nginx_of "$(cd "$LAB_SERVER_DIR" && pwd -P)")" ]
+    # A $ would be an nginx variable: refused in one line, nothing started.
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/cost \$5"
+    run -1 --separate-stderr "$LAB_TOP/scripts/labserver" start
+    [[ "$stderr" == *"holds a \$ or a line break, which nginx cannot take" ]]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [ -z "$(nginx_of "$LAB_SERVER_DIR")" ]
 }

@@ -501,6 +501,14 @@ PLAN
     # The charts are drawn from what is left.
     run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots"
     is_png "$dir/plots/io_models.png"
+    # A column missing, or one twice: not a runs file, refused in one line.
+    mlr --icsv --ocsv cut -x -f seconds "$LAB_COPY/results/runs.csv" >"$dir/cut.csv"
+    run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/cut.csv" --out "$dir/cut-summary.csv"
+    [ "$stderr" = "scripts/summarize: $dir/cut.csv has no column seconds: not the file this step reads" ]
+    sed '1s/,tag,/,seconds,/' "$LAB_COPY/results/runs.csv" >"$dir/twice.csv"
+    run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/twice.csv" --out "$dir/twice-summary.csv"
+    [ "$stderr" = "scripts/summarize: $dir/twice.csv has the column seconds twice" ]
+    [ ! -e "$dir/cut-summary.csv" ] && [ ! -e "$dir/twice-summary.csv" ]
 }
 
 @test "runs from two machines: the summary says so, naming each one's first line" {

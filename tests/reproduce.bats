@@ -297,6 +297,16 @@ PLAN
         --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
     [[ "$stderr" == *"published.csv has 0 rows"*"7.83"* ]]
     [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
+    # A plan with no row, or a case that would repeat without end.
+    : >"$plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" --report-only \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"plan: no row to reproduce"* ]]
+    printf '%s\n' "case x urls=none repeat=99999999999999999999" >"$plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"plan:1: unknown setting repeat=99999999999999999999"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
 }
 
 @test "a corrupted runs file: each bad row reported with its line and left out, the tables still made" {
@@ -325,6 +335,8 @@ PY
     run -2 "$LAB_TOP/scripts/reproduce" --no-such-option
     LATENCY_SCALE=fast run -2 "$LAB_TOP/scripts/reproduce"
     SIZE_SCALE=0 run -2 "$LAB_TOP/scripts/reproduce"
+    SIZE_SCALE=0.0000001 run -2 "$LAB_TOP/scripts/reproduce"
+    LATENCY_SCALE=10000000 run -2 "$LAB_TOP/scripts/reproduce"
     REPEAT=0 run -2 "$LAB_TOP/scripts/reproduce"
 }
 

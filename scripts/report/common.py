@@ -41,7 +41,7 @@ def number(text):
 # and line, when it has too few or too many fields, an empty field among
 # `required`, a field of `names` that is not a plain name, or one of
 # `numbers` that is neither empty nor a plain number. A file without one
-# of those columns, or of `columns`, is refused (exit 2). A byte-order mark
+# of those columns, or of `columns`, or with one twice, is refused (exit 2). A byte-order mark
 # is skipped.
 def rows(path, names=(), numbers=(), required=(), columns=()):
     try:
@@ -51,6 +51,8 @@ def rows(path, names=(), numbers=(), required=(), columns=()):
             for k in (*columns, *names, *numbers, *required):
                 if k not in header:
                     die(f"{path} has no column {k}: not the file this step reads", 2)
+                if header.count(k) > 1:
+                    die(f"{path} has the column {k} twice", 2)
             kept = []
             line = reader.line_num + 1
             for fields in reader:
