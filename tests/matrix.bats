@@ -509,6 +509,12 @@ PLAN
     run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/twice.csv" --out "$dir/twice-summary.csv"
     [ "$stderr" = "scripts/summarize: $dir/twice.csv has the column seconds twice" ]
     [ ! -e "$dir/cut-summary.csv" ] && [ ! -e "$dir/twice-summary.csv" ]
+    # A number of 400 digits would be infinite as a float: not a number.
+    big=1$(printf '0%.0s' {1..400})
+    mlr --icsv --ocsv put "NR == 1 { \$tasks = \"$big\" }" "$LAB_COPY/results/runs.csv" >"$dir/big.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/big.csv" --out "$dir/big-summary.csv" --quiet
+    [[ "$stderr" == *"big.csv:2: tasks \"$big\" is not a number: row left out" ]]
+    run -1 grep -E 'inf|nan' "$dir/big-summary.csv"
 }
 
 @test "runs from two machines: the summary says so, naming each one's first line" {
