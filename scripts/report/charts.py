@@ -98,7 +98,7 @@ def show(text):
 
 
 kept = rows(summary, ["experiment", "model", "workload"], NUMBERS, required=["cpus"],
-            columns=["extra", "cpu_model"])
+            columns=["cpu_model"])
 cpus = kept[0]["cpus"] if kept else ""
 put("machine.txt", f"{cpus} cores, {kept[0].get('cpu_model', '')}" if kept else "")
 setting("cpus", cpus if num(cpus) > 0 else 1)
@@ -193,7 +193,7 @@ for r in sorted(kept, key=lambda r: num(r["workers"])):
     if r["experiment"] != "race" or not r["median_s"]:
         continue
     # The extra column's NAME=VALUE pairs.
-    extra = dict(pair.split("=", 1) for pair in r["extra"].split(" ") if "=" in pair)
+    extra = dict(pair.split("=", 1) for pair in r.get("extra", "").split(" ") if "=" in pair)
     lost, expected, ns = (number(extra.get(k)) for k in ("lost", "expected", "ns_per_increment"))
     if re.fullmatch("[a-z]+", r["model"]) and re.fullmatch("[0-9]+", r["workers"]) \
             and lost is not None and expected and ns is not None:
