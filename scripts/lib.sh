@@ -5,7 +5,8 @@
 # written whole, a report step started. CSV is read by Python's csv module
 # in the report steps (scripts/report/), and by miller in scripts/reproduce
 # for its table on stdout: no script splits or quotes a CSV line by hand
-# but scripts/run, which writes the rows. Fd 8 holds the results lock; what starts from here closes it.
+# but scripts/run, which writes the rows. Fd 8 holds the results lock;
+# what starts from here closes it.
 
 # The project's folder, without a subshell (scripts/run starts often).
 top=${BASH_SOURCE[0]%/*}

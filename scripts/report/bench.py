@@ -17,12 +17,13 @@
 # A round's values, by name: s_ID the seconds of run ID, m_ID its max RSS in
 # MB, o_ID its operations a second, e_ID_KEY a number KEY=V of its record's
 # extra, x_ID a sample. A round "best" holds each value at its best round:
-# the most for o_ names and x_wrk (requests a second), else the least. A target's
-# value, detail and limit are expressions over one round's values: numbers,
-# $NAME, + - * /, unary minus, parentheses, ceil() and max(). Anything else
-# is refused with the file's line, and so is a name of no run of the plan;
-# a name whose run failed or was skipped gives no value. The estimate is the median of the rounds
-# (common.median), or "best", the expression over the best round.
+# the most for o_ names and x_wrk (requests a second), else the least. A
+# target's value, detail and limit are expressions over one round's values:
+# numbers, $NAME, + - * /, unary minus, parentheses, ceil() and max().
+# Anything else is refused with the file's line, and so is a name of no run
+# of the plan; a name whose run failed or was skipped gives no value. The
+# estimate is the median of the rounds (common.median), or "best", the
+# expression over the best round.
 import ast
 import csv
 import math
