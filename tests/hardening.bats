@@ -35,8 +35,9 @@ refused() {
         name=scripts/${script##*/}
         run -0 --separate-stderr "$script" --help
         [[ "${lines[0]}" == "Usage: $name "* ]] || { echo "$name --help: ${lines[0]}" >&2; false; }
-        # scripts/mpirun hands every word after its own options to mpirun.
-        [ "$name" != scripts/mpirun ] || continue
+        # scripts/mpirun hands every word after its own options to mpirun,
+        # which must be there to refuse it.
+        [ "$name" != scripts/mpirun ] || command -v mpirun >/dev/null || continue
         run -2 --separate-stderr "$script" --no-such-option
         [[ "${stderr_lines[0]}" == *"--no-such-option"* ]] || { echo "$name: ${stderr_lines[0]}" >&2; false; }
     done

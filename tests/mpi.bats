@@ -112,7 +112,7 @@ print("%064x" % total)')
     [ "$stderr" = "cpu_mpi: needs 2 ranks or more: start it with mpirun -np N" ]
 }
 
-@test "bad options: one line from rank 0, not one per rank, exit 2" {
+@test "bad options: one line from rank 0, not one per rank, or from scripts/mpirun; exit 2" {
     for args in "--tasks x" "--workload nope" "--size 0" "--frobnicate" "--tasks" "stray"; do
         # shellcheck disable=SC2086  # the words of args are the options
         run -2 --separate-stderr "$MPIRUN" -np 4 "$LAB_BIN/cpu_mpi" $args
@@ -124,6 +124,10 @@ print("%064x" % total)')
     [ "$(grep -c '^Usage: cpu_mpi' <<<"$output")" -eq 1 ]
     run -2 --separate-stderr "$MPIRUN"
     [[ "$stderr" == "scripts/mpirun: no program to run"* ]]
+    # An option neither scripts/mpirun nor mpirun knows: one line, exit 2.
+    run -2 --separate-stderr "$MPIRUN" --frobnicate -np 2 "$LAB_BIN/cpu_mpi"
+    [ "$stderr" = "scripts/mpirun: unknown option '--frobnicate' (neither this script's nor mpirun's)" ]
+    [ -z "$output" ]
 }
 
 @test "a worker rank killed with SIGKILL: reported in one line, exit 1, no hang, no rank left" {
