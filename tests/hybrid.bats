@@ -181,3 +181,46 @@ PY
         [ "$output" = 404 ] || { echo "'$bad': $output" >&2; false; }
     done
 }
+
+@test "fork failing part-way (io_hybrid and the manager, lab/procs.c): one line, exit 1, the children started stopped" {
+    [ -z "${LAB_SANITIZED:-}" ] || skip "a preloaded library cannot come before the sanitizer's runtime"
+    cat >"$BATS_TEST_TMPDIR/failfork.c" <<'C'
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+/* fork() fails with EAGAIN from its FAIL_FORK_AT-th call on. */
+pid_t fork(void)
+{
+    static int calls;
+    const char *at = getenv("FAIL_FORK_AT");
+    if (at && ++calls >= atoi(at)) {
+        errno = EAGAIN;
+        return -1;
+    }
+    pid_t (*real_fork)(void) = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
+    return real_fork();
+}
+C
+    cc -shared -fPIC -o "$BATS_TEST_TMPDIR/failfork.so" "$BATS_TEST_TMPDIR/failfork.c" -ldl
+    # The children started first would wait 2 s per request, or work on for
+    # seconds. Their output goes to files, not to bats (which would wait for
+    # them): stopped, none is left once the lesson has exited.
+    for at in 2 3; do
+        out=$BATS_TEST_TMPDIR/out-$at
+        for cmd in "io_hybrid --iterations 4 --processes 3 --threads 2 --requests 4 --out $out --url $LAB_BASE/delay?s=2" \
+                   "sum_chunks_manager --numbers 4321$at --chunks 4 --ops 200000"; do
+            status=0
+            # shellcheck disable=SC2086   # the words split on purpose
+            FAIL_FORK_AT=$at LD_PRELOAD="$BATS_TEST_TMPDIR/failfork.so" "$LAB_BIN"/$cmd \
+                >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr" || status=$?
+            [ "$status" -eq 1 ]
+            [ "$(cat "$BATS_TEST_TMPDIR/stderr")" = "${cmd%% *}: fork: Resource temporarily unavailable" ]
+            [ ! -s "$BATS_TEST_TMPDIR/stdout" ]
+            # Its command line, without the URL (a ? there is a pattern's).
+            run -1 pgrep -f -- "${cmd%% --url*}"
+        done
+        # No file of an iteration, whole or half.
+        [ -z "$(ls -A "$out")" ]
+    done
+}
