@@ -44,7 +44,7 @@ SH
 setup_file() {
     export LAB_COPY="$BATS_FILE_TMPDIR/lab"
     mkdir -p "$LAB_COPY/results"
-    cp -a "$LAB_TOP/experiments" "$LAB_TOP/lab" "$LAB_TOP/scripts" "$LAB_TOP/plans" "$LAB_TOP/plots" "$LAB_TOP/tests" \
+    cp -a "$LAB_TOP/experiments" "$LAB_TOP/lab" "$LAB_TOP/scripts" "$LAB_TOP/plans" "$LAB_TOP/plots" "$LAB_TOP/server" "$LAB_TOP/tests" \
         "$LAB_TOP/Makefile" "$LAB_TOP/README.md" "$LAB_COPY/"
     [ ! -f "$LAB_TOP/results/published.csv" ] || cp -a "$LAB_TOP/results/published.csv" "$LAB_COPY/results/"
     # The programs under test, already built: make finds them up to date.

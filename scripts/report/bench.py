@@ -32,7 +32,7 @@ import os
 import re
 import sys
 
-from common import g, markdown, median, number, rows, say
+from common import divide, extra_pairs, g, markdown, median, number, rows, say, write
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
 NAME = re.compile(r"\$([a-z][a-z0-9_]*)")
@@ -41,11 +41,6 @@ TARGET_COLUMNS = ("section measurement lesson args metric value target better un
 COLUMNS = ("section measurement lesson args metric estimate value min max limit target better unit verdict"
            " score detail detail_unit rounds host cpus cpu_model kernel cc libcurl openssl commit"
            " load_before load_after note").split()
-
-
-# x / y, or no value when y is 0.
-def divide(x, y):
-    return x / y if y != 0 else None
 
 
 # An infinity (a product too large) stays one rather than stop the report.
@@ -67,9 +62,7 @@ def values_of(runs_csv, samples_csv):
         tag = row["tag"]
         found = {"s_" + tag: row["seconds"], "m_" + tag: row["max_rss_kb"], "o_" + tag: row["ops_per_s"]}
         # KEY=V pairs; a KEY that is not a name cannot be asked for.
-        for pair in row["extra"].split(" "):
-            key, _, value = pair.partition("=")
-            found[f"e_{tag}_{key}"] = value
+        found.update({f"e_{tag}_{key}": value for key, value in extra_pairs(row["extra"]).items()})
         for name, text in found.items():
             if number(text) is not None:
                 rounds.setdefault(row["repeat"], {})[name] = number(text) / (1024 if name[0] == "m" else 1)
@@ -153,11 +146,6 @@ def score(x, target, better):
     if x is None or better != ">=" and x <= 0:
         return None
     return divide(x, target) if better == ">=" else divide(target, x)
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 # A target's numbers: its value over the rounds that have one, then the

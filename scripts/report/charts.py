@@ -38,7 +38,7 @@ import re
 import sys
 from collections import defaultdict
 
-from common import die, number, rows, say
+from common import extra_pairs, number, rows, say, write
 
 summary, gil_python, shown, data, md_dir = sys.argv[1:]
 NUMBERS = ("tasks size workers latency_ms chunks ops median_s min_s max_s ideal_s speedup baseline_s"
@@ -83,14 +83,6 @@ def least(rows_, column):
 
 def most(rows_, column):
     return max(rows_, key=lambda r: num(r[column]))[column]
-
-
-def write(path, lines):
-    try:
-        with open(path, "w") as f:
-            f.write("".join(line + "\n" for line in lines))
-    except OSError as e:
-        die(f"cannot write {path}: {e}")
 
 
 def show(text):
@@ -193,7 +185,7 @@ for r in sorted(kept, key=lambda r: num(r["workers"])):
     if r["experiment"] != "race" or not r["median_s"]:
         continue
     # The extra column's NAME=VALUE pairs.
-    extra = dict(pair.split("=", 1) for pair in r.get("extra", "").split(" ") if "=" in pair)
+    extra = extra_pairs(r.get("extra", ""))
     lost, expected, ns = (number(extra.get(k)) for k in ("lost", "expected", "ns_per_increment"))
     if re.fullmatch("[a-z]+", r["model"]) and re.fullmatch("[0-9]+", r["workers"]) \
             and lost is not None and expected and ns is not None:
@@ -237,7 +229,7 @@ if with_cpython:
     setting("cpython", 1)
     say(f"gil: CPython's threads beside the emulated GIL for {' '.join(with_cpython)} (from {gil_python})")
 for table, lines in tables.items():
-    write(os.path.join(data, table), lines)
+    write(os.path.join(data, table), "".join(line + "\n" for line in lines))
 
 # ---- The switch interval and the convoy, as a table (gil_python.md) ---------------
 # Per workload and switch interval, 2 threads' time over the same
@@ -289,4 +281,4 @@ if py is not None:
             ok = "-" not in (alone, beside)
             cells.append(divided(num(beside) - num(alone), num(interval) / 1000, ".2f", "-") if ok else "-")
         md.append("| " + " | ".join(cells) + " |")
-    write(os.path.join(md_dir, "gil_python.md"), md)
+    write(os.path.join(md_dir, "gil_python.md"), "".join(line + "\n" for line in md))

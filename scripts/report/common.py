@@ -92,6 +92,25 @@ def median(values):
     return low if len(ordered) % 2 else low + (ordered[len(ordered) // 2] - low) * 0.5
 
 
+# x / y; None when either is None or y is 0.
+def divide(x, y):
+    return x / y if x is not None and y else None
+
+
+# The NAME=VALUE pairs of a record's extra column, each split at its first
+# "=" (the last of a name kept).
+def extra_pairs(text):
+    return dict(pair.split("=", 1) for pair in text.split(" ") if "=" in pair)
+
+
+def write(path, text):
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as e:
+        die(f"cannot write {path}: {e}")
+
+
 # x with `digits` significant digits (printf's %g); '' for None.
 def g(x, digits):
     return "" if x is None else f"{x:.{digits}g}"

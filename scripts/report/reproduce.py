@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 
-from common import die, g, median, number, rows, say
+from common import die, divide, g, median, number, rows, say
 
 step, work, plan, published, runs_csv, bin_dir = sys.argv[1:7]
 cpus, latency_scale, size_scale, repeat, report_only = sys.argv[7:12]
@@ -327,10 +327,6 @@ def measure(tag, base):
 # Outside a quarter either way: a different shape.
 def differs(x):
     return x is not None and (x < 0.8 or x > 1.25)
-
-
-def divide(x, y):
-    return x / y if x is not None and y is not None else None
 
 
 # What could not run in one language, and why.

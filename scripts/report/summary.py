@@ -9,7 +9,7 @@ import re
 import sys
 from collections import defaultdict
 
-from common import die, g, markdown, median, number, rows, say
+from common import die, extra_pairs, g, markdown, median, number, rows, say
 
 KEYS = "experiment model workload tasks size workers latency_ms numbers chunks ops".split()
 NUMBERS = KEYS[3:] + "seconds wall_s user_s sys_s max_rss_kb vol_cs invol_cs cpu_util ops_per_s cpus".split()
@@ -86,8 +86,7 @@ for row in rows(runs, numbers=["exit"] + NUMBERS, required=["commit"], columns=R
             c["values"][name].append(number(row[name]))
     # The record's other numbers: each pair split at its first "=", the
     # last of a name kept.
-    pairs = dict(pair.split("=", 1) for pair in row["extra"].split(" ") if "=" in pair)
-    for name, value in pairs.items():
+    for name, value in extra_pairs(row["extra"]).items():
         if EXTRA_NAME.fullmatch(name) and EXTRA_NUMBER.fullmatch(value):
             extras[name] = True
             c["values"]["x_" + name].append(float(value))
