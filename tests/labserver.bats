@@ -122,13 +122,15 @@ nginx_of() {
     run -7 curl -sS "$base/"
 }
 
-@test "a folder with spaces in its path serves and stops" {
-    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/with space/lab server"
-    run -0 "$LAB_TOP/scripts/labserver" start
-    run -0 curl -fsS -o /dev/null -w '%{size_download}' "$output/cats/3.jpg"
-    [ "$output" = 100003 ]
-    run -0 "$LAB_TOP/scripts/labserver" stop
-    [ -z "$(nginx_of "$(cd "$LAB_SERVER_DIR" && pwd -P)")" ]
+@test "a folder with spaces, quotes or a @NAME@ of server/nginx.conf in its path serves and stops" {
+    for folder in "with space/lab server" 'a "quoted\ name' "lab @PORT@ @LETTERS@"; do
+        export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/$folder"
+        run -0 "$LAB_TOP/scripts/labserver" start
+        run -0 curl -fsS -o /dev/null -w '%{size_download}' "$output/cats/3.jpg"
+        [ "$output" = 100003 ]
+        run -0 "$LAB_TOP/scripts/labserver" stop
+        [ -z "$(nginx_of "$(cd "$LAB_SERVER_DIR" && pwd -P)")" ]
+    done
     # A $ would be an nginx variable: refused in one line, nothing started.
     export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/cost \$5"
     run -1 --separate-stderr "$LAB_TOP/scripts/labserver" start
