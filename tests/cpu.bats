@@ -185,13 +185,15 @@ print(5 * a)')
     run -0 --separate-stderr "$LAB_BIN/cpu_sync" "${args[@]}" --trace "$trace"
     run -0 trace_ok task "$trace" 12
     [[ "$output" == *" lanes=1 "* ]]
+    # The run takes about 10 ms: on a busy machine a thread, or the third
+    # child, may start after the others have taken every task.
     run -0 --separate-stderr "$LAB_BIN/cpu_threads" "${args[@]}" --workers 3 --trace "$trace"
     run -0 trace_ok task "$trace" 12
-    [[ "$output" == *" lanes=3 "* ]]
+    [[ "$output" == *" lanes=2 "* || "$output" == *" lanes=3 "* ]]
     run -0 --separate-stderr "$LAB_BIN/cpu_threads" "${args[@]}" --workers 2 --gil --trace "$trace"
     run -0 trace_ok task "$trace" 12
     run -0 --separate-stderr "$LAB_BIN/cpu_multiprocessing" "${args[@]}" --workers 3 --trace "$trace"
-    run -0 trace_ok task "$trace" 12 3
+    run -0 trace_ok task "$trace" 12 2-3
     grep -q '"workload":"sumsq"' "$trace"
 }
 

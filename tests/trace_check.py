@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """What every lesson's --trace must hold, whatever the lesson:
 
-  tests/trace_check.py FILE SECONDS [UNIT DONE[/TOTAL] [per-process | children=N]]
+  tests/trace_check.py FILE SECONDS [UNIT DONE[/TOTAL] [per-process | children=N[-M]]]
 
 FILE is JSON in the Trace Event Format ({"traceEvents":[...],
 "displayTimeUnit":"ms"}); every event starts at 0 or later, has a length of
@@ -16,7 +16,8 @@ begins. With UNIT and DONE: exactly DONE complete events of category UNIT,
 named "UNIT N" with N in their args (as UNIT, or as op), no N twice (per
 process with per-process: a child's set N is its own op N), every N below
 TOTAL if given. With children=N, the UNIT events come from exactly N processes
-named "child ...", none from the main one. Prints one line of counts,
+named "child ...", none from the main one; with children=N-M, from N to M of
+them (a child started late may find the work all taken). Prints one line of counts,
 including handovers= (how often the GIL changed hands); exits 1 with the
 reason on the first thing wrong.
 """
@@ -42,12 +43,15 @@ def overlaps(events, what):
 
 def main():
     if len(sys.argv) not in (3, 5, 6):
-        fail("usage: trace_check.py FILE SECONDS [UNIT DONE[/TOTAL] [per-process | children=N]]")
+        fail("usage: trace_check.py FILE SECONDS [UNIT DONE[/TOTAL] [per-process | children=N[-M]]]")
     path, seconds = sys.argv[1], float(sys.argv[2])
     unit = sys.argv[3] if len(sys.argv) > 3 else None
     done, _, total = sys.argv[4].partition("/") if unit else ("0", "", "")
     extra = sys.argv[5] if len(sys.argv) > 5 else ""
-    children = int(extra[9:]) if extra.startswith("children=") else None
+    children = None
+    if extra.startswith("children="):
+        low, _, high = extra[9:].partition("-")
+        children = (int(low), int(high or low))
     with open(path) as f:
         trace = json.load(f)
     if trace.get("displayTimeUnit") != "ms":
@@ -123,8 +127,9 @@ def main():
             seen.add(key)
     pids = {e["pid"] for e in units}
     if children is not None:
-        if len(pids) != children:
-            fail("%s events from %d processes, want %d" % (unit, len(pids), children))
+        if not children[0] <= len(pids) <= children[1]:
+            want = "%d" % children[0] if children[0] == children[1] else "%d to %d" % children
+            fail("%s events from %d processes, want %s" % (unit, len(pids), want))
         if any(not names[p].startswith("child ") for p in pids):
             fail("%s events in a process not named 'child N'" % unit)
     print("spans=%d instants=%d %s=%d lanes=%d processes=%d handovers=%d"
