@@ -184,15 +184,13 @@ print(p.wait())' "$LAB_BIN/$lesson" --tasks 4 --size 100_000_000_000 --workers 2
 }
 
 @test "a forked child never runs the exit handlers: the parent's run once, or not at all when a signal ends it" {
-    [ -z "${LAB_SANITIZED:-}" ] || skip "a preloaded library cannot come before the sanitizer's runtime"
-    cat >"$BATS_TEST_TMPDIR/atexit.c" <<'C'
+    preload_library atexit <<'C'
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 static void said(void) { fprintf(stderr, "exit handler in %d\n", (int)getpid()); }
 __attribute__((constructor)) static void hook(void) { atexit(said); }
 C
-    cc -shared -fPIC -o "$BATS_TEST_TMPDIR/atexit.so" "$BATS_TEST_TMPDIR/atexit.c"
     export LAB_URL=http://127.0.0.1:9/   # every request refused: the failure paths too
     for cmd in "io_multiprocessing --requests 6 --workers 3" \
                "cpu_multiprocessing --tasks 6 --size 1000 --workers 3"; do

@@ -152,6 +152,13 @@ record_unwritable() {   # record_unwritable UNIT LESSON ARG...
     done
 }
 
+# The C on stdin as a library for LD_PRELOAD, $BATS_TEST_TMPDIR/NAME.so;
+# the sanitizer builds cannot take one (their runtime must come first).
+preload_library() {   # preload_library NAME <C
+    [ -z "${LAB_SANITIZED:-}" ] || skip "a preloaded library cannot come before the sanitizer's runtime"
+    cc -shared -fPIC -x c -o "$BATS_TEST_TMPDIR/$1.so" - -ldl
+}
+
 # The Python twins: skip, saying why, unless Debian's python3 ($PY) can
 # import every module named.
 PY=/usr/bin/python3
