@@ -32,7 +32,7 @@ import os
 import re
 import sys
 
-from common import divide, extra_pairs, g, markdown, median, number, rows, say, write
+from common import divide, extra_pairs, g, markdown, median, number, rows, say, write, write_lines
 
 CHARACTERS = re.compile(r"[-+*/()., 0-9a-z_$]*")
 NAME = re.compile(r"\$([a-z][a-z0-9_]*)")
@@ -275,9 +275,9 @@ def main():
     passed = verdicts.count("pass")
     missed = verdicts.count("miss")
     table.append(f"\n{passed} of {passed + missed} targets met, {missed} missed.")
-    write(f"{work}/table.txt", "\n".join(table) + "\n")
+    write_lines(f"{work}/table.txt", table)
     write(f"{work}/subtitle", subtitle + "\n")
-    write(f"{work}/chart.dat", "".join(line + "\n" for line in chart))
+    write_lines(f"{work}/chart.dat", chart)
     with open(f"{work}/bench.csv", "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows([COLUMNS] + bench)
     header = ["measurement", "value", "min–max", "target", "verdict", "unit", "limit"]

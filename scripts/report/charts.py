@@ -38,7 +38,7 @@ import re
 import sys
 from collections import defaultdict
 
-from common import extra_pairs, number, rows, say, write
+from common import extra_pairs, number, rows, say, write_lines
 
 summary, gil_python, shown, data, md_dir = sys.argv[1:]
 NUMBERS = ("tasks size workers latency_ms chunks ops median_s min_s max_s ideal_s speedup baseline_s"
@@ -229,7 +229,7 @@ if with_cpython:
     setting("cpython", 1)
     say(f"gil: CPython's threads beside the emulated GIL for {' '.join(with_cpython)} (from {gil_python})")
 for table, lines in tables.items():
-    write(os.path.join(data, table), "".join(line + "\n" for line in lines))
+    write_lines(os.path.join(data, table), lines)
 
 # ---- The switch interval and the convoy, as a table (gil_python.md) ---------------
 # Per workload and switch interval, 2 threads' time over the same
@@ -281,4 +281,4 @@ if py is not None:
             ok = "-" not in (alone, beside)
             cells.append(divided(num(beside) - num(alone), num(interval) / 1000, ".2f", "-") if ok else "-")
         md.append("| " + " | ".join(cells) + " |")
-    write(os.path.join(md_dir, "gil_python.md"), "".join(line + "\n" for line in md))
+    write_lines(os.path.join(md_dir, "gil_python.md"), md)

@@ -41,8 +41,8 @@ def number(text):
 # and line, when it has too few or too many fields, an empty field among
 # `required`, a field of `names` that is not a plain name, or one of
 # `numbers` that is neither empty nor a plain number. A file without one
-# of those columns, or of `columns`, or with one twice, is refused (exit 2). A byte-order mark
-# is skipped.
+# of those columns, or of `columns`, or with one twice, is refused (exit
+# 2). A byte-order mark is skipped.
 def rows(path, names=(), numbers=(), required=(), columns=()):
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -109,6 +109,10 @@ def write(path, text):
             f.write(text)
     except OSError as e:
         die(f"cannot write {path}: {e}")
+
+
+def write_lines(path, lines):
+    write(path, "".join(line + "\n" for line in lines))
 
 
 # x with `digits` significant digits (printf's %g); '' for None.

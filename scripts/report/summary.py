@@ -9,7 +9,7 @@ import re
 import sys
 from collections import defaultdict
 
-from common import die, extra_pairs, g, markdown, median, number, rows, say
+from common import die, extra_pairs, g, markdown, median, number, rows, say, write_lines
 
 KEYS = "experiment model workload tasks size workers latency_ms numbers chunks ops".split()
 NUMBERS = KEYS[3:] + "seconds wall_s user_s sys_s max_rss_kb vol_cs invol_cs cpu_util ops_per_s cpus".split()
@@ -266,5 +266,4 @@ lines += ["  " + warning for warning in warnings[:12]]
 if len(warnings) > 12:
     lines.append(f"... and {len(warnings) - 12} more warnings"
                  " (see failed and spread_pct in the summary).")
-with open(f"{work}/text", "w") as f:
-    f.write("".join(line + "\n" for line in lines))
+write_lines(f"{work}/text", lines)
