@@ -309,6 +309,60 @@ PLAN
     [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
 }
 
+# A copy of the lab's scripts, plans, charts and published.csv in COPY, so
+# that published.csv (always read from the project's results/) can be changed.
+lab_copy() {
+    COPY=$BATS_TEST_TMPDIR/lab
+    mkdir -p "$COPY/results"
+    cp -a "$LAB_TOP/scripts" "$LAB_TOP/plans" "$LAB_TOP/plots" "$COPY/"
+    cp -a "$PUBLISHED" "$COPY/results/"
+}
+
+# Set COLUMN to VALUE on line LINE of the copy's published.csv; a change of
+# seconds is made in the copy's plan too, so that its row still matches.
+published_set() {   # published_set LINE COLUMN VALUE
+    python3 - "$PUBLISHED" "$COPY/results/published.csv" "$COPY/plans/reproduce.plan" "$@" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+line, column, value = int(sys.argv[4]), sys.argv[5], sys.argv[6]
+old = rows[line - 1][8]
+rows[line - 1][rows[0].index(column)] = value
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
+plan = open(sys.argv[3]).read()
+open(sys.argv[3], "w").write(plan.replace(f" {old} ", f" {rows[line - 1][8]} "))
+PY
+}
+
+@test "a published row the plan uses with seconds or tasks that are not a number above 0 is refused, with its line" {
+    lab_copy
+    plan=$COPY/plans/reproduce.plan
+    mkdir -p "$BATS_TEST_TMPDIR/runs"
+    cp "$OUT/reproduce-runs.csv" "$BATS_TEST_TMPDIR/runs/"
+    # Line 3: the 2019 threaded download, which the plan's line 46 uses.
+    sed -n 3p "$PUBLISHED" | grep -q '^Real Python: Python concurrency,2019,.*,io_download,threads,'
+    for bad in tasks=abc tasks=nan tasks= tasks=0x10 tasks=0 tasks=1e3 seconds=0 seconds=1.1208e-05; do
+        published_set 3 "${bad%%=*}" "${bad#*=}"
+        LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -2 --separate-stderr "$COPY/scripts/reproduce" --report-only \
+            --results-dir "$BATS_TEST_TMPDIR/runs" --plots-dir "$BATS_TEST_TMPDIR/plots"
+        [ "$stderr" = "scripts/reproduce: $COPY/results/published.csv:3: ${bad%%=*} \"${bad#*=}\" is not a number above 0 (line 46 of $plan uses the row)" ]
+        # Refused before any run: no runs file is begun.
+        run -2 "$COPY/scripts/reproduce" --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/plots"
+        [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
+        cp "$LAB_TOP/plans/reproduce.plan" "$plan"
+    done
+    # The sequential row, the base of the case's speedups.
+    published_set 2 tasks 0
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -2 --separate-stderr "$COPY/scripts/reproduce" --report-only \
+        --results-dir "$BATS_TEST_TMPDIR/runs" --plots-dir "$BATS_TEST_TMPDIR/plots"
+    [[ "$stderr" == *"published.csv:2: tasks \"0\" is not a number above 0 (line 45 of $plan uses the row)" ]]
+    # A row the plan does not use may hold anything (line 32 holds 1.1208e-05 s for 0 tasks).
+    published_set 32 tasks abc
+    sed -n 32p "$COPY/results/published.csv" | grep -q ',io_api_calls,sync,1,abc,.*,1.1208e-05,'
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -0 --separate-stderr "$COPY/scripts/reproduce" --report-only \
+        --results-dir "$BATS_TEST_TMPDIR/runs" --plots-dir "$BATS_TEST_TMPDIR/plots"
+    [ -s "$BATS_TEST_TMPDIR/plots/reproduce.png" ]
+}
+
 @test "a corrupted runs file: each bad row reported with its line and left out, the tables still made" {
     dir=$BATS_TEST_TMPDIR/corrupt
     mkdir -p "$dir"

@@ -94,6 +94,10 @@ for line_number, line in enumerate(lines, 1):
         check(len(found) == 1, at + f"published.csv has {len(found)} rows of year {w[1]}, experiment {w[2]}, "
               f"seconds {w[3]}")
         p = found[0]
+        # Its seconds and tasks are divided by below: plain numbers above 0 (not 1e3, nan, 0x10 or 0).
+        for k in ("seconds", "tasks"):
+            check((number(p[k]) or 0) > 0, f"{published}:{p['_line']}: {k} \"{p[k]}\" is not a number above 0 "
+                  f"(line {line_number} of {plan} uses the row)")
         model, _, variant = w[4].partition(":")
         check(model in ("", p["model"]), at + f"model {model} but published.csv says {p['model']}")
         check(w[5] != "-" or reason, at + "a row without a program must say why")
