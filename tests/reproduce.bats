@@ -302,6 +302,14 @@ PLAN
     run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" --report-only \
         --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
     [[ "$stderr" == *"plan: no row to reproduce"* ]]
+    # A folder, or a pipe (read twice: empty the second time, after the runs).
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$BATS_TEST_TMPDIR" --report-only
+    [[ "$stderr" == *"cannot read the plan $BATS_TEST_TMPDIR (a file, not a folder or a pipe)"* ]]
+    printf '%s\n' "case x urls=none" "x 2019 cpu_sumsq 7.834432125091553 sync cpu_sync --tasks 1" >"$plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan <(cat "$plan") \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"cannot read the plan /dev/fd/"*" (a file, not a folder or a pipe)"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
     printf '%s\n' "case x urls=none repeat=99999999999999999999" >"$plan"
     run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
         --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
