@@ -8,8 +8,9 @@
 # are given), under which tag, and which share the run of an identical
 # command. `jobs` writes WORK/run-jobs, the job list for lib.sh's run_jobs
 # (@base stands for the server's URL), says what cannot run and exits 3 when
-# a lesson is missing (1 is its own failure); an --only CASE the plan does not have is printed
-# instead; with --only, WORK/kept.csv holds the runs of the other cases.
+# a lesson is missing (1 is a failure of its own); an --only CASE the plan
+# does not have is printed instead; with --only, WORK/kept.csv holds the
+# runs of the other cases.
 # `tables` writes WORK/reproduce.csv, WORK/reproduce.md and
 # WORK/caption (the chart's subtitle) from the runs in RUNS: a row of RUNS
 # that is torn or has text for a number is said with its line and left out,
