@@ -336,7 +336,7 @@ PY
     [ "$output" = "$("$LAB_TOP/scripts/bench" --list)" ]
 }
 
-@test "a targets file that is a folder, not UTF-8, or has a NUL is refused with one line; a huge ceil() product is inf, not a traceback" {
+@test "a targets file that is a folder, not UTF-8, or has a NUL is refused with one line; an inf or NaN value is shown, not charted" {
     run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$BATS_TEST_TMPDIR"
     [ "$stderr" = "scripts/bench: cannot read $BATS_TEST_TMPDIR: [Errno 21] Is a directory: '$BATS_TEST_TMPDIR'" ]
     targets=$BATS_TEST_TMPDIR/targets.csv
@@ -359,8 +359,16 @@ PY
     {
         head -n 1 "$LAB_TOP/plans/bench-targets.csv"
         echo 'S,huge,l,a,x,ceil(1e154 * $s_io_sync_small) * ceil(1e154 * $s_io_sync_small),1,>=,r,,,,median'
+        echo 'S,nan,l,a,x,$s_io_sync_small * 1e300 * 1e300 - $s_io_sync_small * 1e300 * 1e300,1,>=,r,,,,median'
+        echo 'S,plain,l,a,x,$s_io_sync_small,1,>=,r,,,$s_io_sync_small,median'
     } >"$targets"
     run -0 python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$targets"
     run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$targets" "$work/runs.csv" 1 0.00 0.00
-    [ "$(csv_column "$work/bench.csv" value),$(csv_column "$work/bench.csv" verdict)" = inf,pass ]
+    [ "$(csv_column "$work/bench.csv" value | paste -sd,)" = inf,nan,2.000 ]
+    [ "$(csv_column "$work/bench.csv" verdict | paste -sd,)" = pass,miss,pass ]
+    # The chart leaves the infinity and the NaN out (an inf stretched its axis to 1e301, hiding every bar).
+    run -0 cut -f 2-4 "$work/chart.dat"
+    [ "${lines[*]}" = $'NaN\tNaN\tNaN \t\t \t\t 2\t2\t2' ]
+    (cd "$LAB_TOP/plots" && gnuplot -e "data='$work/chart.dat'; machine='m'; fmt='png'; out='$work/bench'" bench.gp)
+    [ -s "$work/bench.png" ]
 }

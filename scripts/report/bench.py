@@ -142,9 +142,10 @@ def shown(x, target):
     return fmt(x)
 
 
-# x against its target, higher better (None where less is better and x <= 0).
+# x against its target, higher better (None where less is better and x <= 0,
+# and for an infinity or NaN, which would stretch the chart's axis past 1e300).
 def score(x, target, better):
-    if x is None or better != ">=" and x <= 0:
+    if x is None or not math.isfinite(x) or better != ">=" and x <= 0:
         return None
     return divide(x, target) if better == ">=" else divide(target, x)
 
