@@ -435,6 +435,18 @@ small_plan() {
     [ -s "$BATS_TEST_TMPDIR/out/reproduce.md" ] && [ -s "$BATS_TEST_TMPDIR/out/reproduce.png" ]
 }
 
+@test "a lesson that is missing: the other jobs run, its rows say so, exit 1" {
+    small_plan
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    ln -s "$LAB_BIN"/* "$BATS_TEST_TMPDIR/bin/"
+    rm "$BATS_TEST_TMPDIR/bin/cpu_threads"
+    SIZE_SCALE=0.01 LAB_BIN=$BATS_TEST_TMPDIR/bin run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" \
+        --plan "$plan" --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"bin/cpu_threads is missing (make build): x/threads not measured"* ]]
+    run -0 cut -d, -f1,5,16,21 "$BATS_TEST_TMPDIR/out/reproduce.csv"
+    [ "${lines[*]:1}" = "x,sync,1,1 x,threads,0,1 y,sync,1,1 y,threads,0,1" ]
+}
+
 @test "--only: an empty case is refused; a runs file behind a BOM keeps its other runs, one it cannot read is left as it was" {
     small_plan
     dir=$BATS_TEST_TMPDIR/out
