@@ -261,7 +261,7 @@ PY
     [[ "$stderr" == *"targets.csv:10: value names \$s_io_sync_smal, which no run of the plan makes"* ]]
     [[ "$stderr" == *"targets.csv:12: estimate \"worst\" is not median or best: row left out"* ]]
     [[ "$stderr" == *"targets.csv:13: better \"=>\" is not >= or <=: row left out"* ]]
-    [[ "$stderr" == *"targets.csv:14: measurement holds a tab or a line break: row left out"* ]]
+    [[ "$stderr" == *"targets.csv:14: measurement holds a tab, a line break or another control character: row left out"* ]]
     [ "$(wc -l <<<"$stderr")" -eq 7 ]
     [ ! -e "$BATS_TEST_TMPDIR/ran" ]
     [ ! -e "$BATS_TEST_TMPDIR/out/bench-runs.csv" ]
@@ -301,4 +301,74 @@ PY
     [[ "$output" == *"io_async_steady io_async"* ]]
     BENCH_QUICK=1 run -0 "$LAB_TOP/scripts/bench" --list
     [[ "$output" == *"io_sync_small io_sync --url \$URL --requests 8"$'\n'* ]]
+}
+
+@test "a bench.plan line the bench cannot take is refused with the line, before any run; a CRLF plan reads as LF" {
+    # A copy of the scripts and plans: plans/bench.plan is always the project's.
+    copy=$BATS_TEST_TMPDIR/lab
+    mkdir -p "$copy"
+    cp -a "$LAB_TOP/scripts" "$LAB_TOP/plans" "$copy/"
+    plan=$copy/plans/bench.plan
+    bad_line() {   # bad_line LINE MESSAGE: the plan with LINE added is refused with MESSAGE
+        { cat "$LAB_TOP/plans/bench.plan"; echo "$1"; } >"$plan"
+        run -2 --separate-stderr "$copy/scripts/bench" --list
+        [ "$stderr" = "scripts/bench: $plan: '$1': $2" ] || { echo "got: $stderr" >&2; return 1; }
+    }
+    size="wants size NAME QUICK FULL: a name (a-z, _) and two numbers"
+    # Each was a bash error, a sed error, or an empty {size} put in without a word.
+    bad_line "size" "$size"
+    bad_line "size foo" "$size"
+    bad_line "size lat_ms 5" "$size"
+    bad_line "size a/b 1 2" "$size"
+    bad_line "size foo 1/2 3&4" "$size"
+    bad_line "size foo 1 2 3" "$size"
+    bad_line "launch" "wants launch GLOB WORDS..."
+    bad_line "launch io_sync" "wants launch GLOB WORDS..."
+    bad_line "zz :pair" "wants ID PROGRAM ARG... (:pair LESSON ARG...)"
+    bad_line "zz" "wants ID PROGRAM ARG... (:pair LESSON ARG...)"
+    bad_line "io_sync_small io_sync --requests 1" "a run's ID wants a-z, 0-9 and _, and to be given once"
+    bad_line $'z\x1fz io_sync' "a run's ID wants a-z, 0-9 and _, and to be given once"
+    grep -v '^size lat_ms ' "$LAB_TOP/plans/bench.plan" >"$plan"
+    run -2 --separate-stderr "$copy/scripts/bench" --list
+    [ "$stderr" = "scripts/bench: $plan has no size lat_ms" ]
+    sed 's/$/\r/' "$LAB_TOP/plans/bench.plan" >"$plan"
+    run -0 "$copy/scripts/bench" --list
+    [ "$output" = "$("$LAB_TOP/scripts/bench" --list)" ]
+}
+
+@test "a targets file that is a folder, not UTF-8, or has a NUL is refused with one line; an inf or NaN value is shown, not charted" {
+    run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$BATS_TEST_TMPDIR"
+    [ "$stderr" = "scripts/bench: cannot read $BATS_TEST_TMPDIR: [Errno 21] Is a directory: '$BATS_TEST_TMPDIR'" ]
+    targets=$BATS_TEST_TMPDIR/targets.csv
+    { cat "$LAB_TOP/plans/bench-targets.csv"; printf 'S,m\377,l,a,x,$s_io_sync_small,1,>=,r,,,,median\n'; } >"$targets"
+    run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$targets"
+    [[ "$stderr" == "scripts/bench: cannot read $targets: 'utf-8' codec can't decode byte 0xff"* ]]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    # A NUL in a measurement stopped gnuplot after every round.
+    { cat "$LAB_TOP/plans/bench-targets.csv"; printf 'S,m\0,l,a,x,$s_io_sync_small,1,>=,r,,,,median\n'; } >"$targets"
+    run -2 --separate-stderr "$LAB_TOP/scripts/bench" --targets "$targets"
+    [ "$stderr" = "scripts/bench: $targets:56: measurement holds a tab, a line break or another control character: row left out" ]
+    # ceil() of a number near the float limit, times another: once an int no float holds.
+    work=$BATS_TEST_TMPDIR/work
+    mkdir -p "$work"
+    echo io_sync_small >"$work/ids"
+    : >"$work/skipped.tsv"
+    : >"$work/sizes.tsv"
+    echo round,name,value >"$work/samples.csv"
+    printf '%s\n' tag,repeat,exit,errors,seconds,max_rss_kb,ops_per_s,extra io_sync_small,1,0,0,2,100,, >"$work/runs.csv"
+    {
+        head -n 1 "$LAB_TOP/plans/bench-targets.csv"
+        echo 'S,huge,l,a,x,ceil(1e154 * $s_io_sync_small) * ceil(1e154 * $s_io_sync_small),1,>=,r,,,,median'
+        echo 'S,nan,l,a,x,$s_io_sync_small * 1e300 * 1e300 - $s_io_sync_small * 1e300 * 1e300,1,>=,r,,,,median'
+        echo 'S,plain,l,a,x,$s_io_sync_small,1,>=,r,,,$s_io_sync_small,median'
+    } >"$targets"
+    run -0 python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$targets"
+    run -0 --separate-stderr python3 "$LAB_TOP/scripts/report/bench.py" "$work" "$targets" "$work/runs.csv" 1 0.00 0.00
+    [ "$(csv_column "$work/bench.csv" value | paste -sd,)" = inf,nan,2.000 ]
+    [ "$(csv_column "$work/bench.csv" verdict | paste -sd,)" = pass,miss,pass ]
+    # The chart leaves the infinity and the NaN out (an inf stretched its axis to 1e301, hiding every bar).
+    run -0 cut -f 2-4 "$work/chart.dat"
+    [ "${lines[*]}" = $'NaN\tNaN\tNaN \t\t \t\t 2\t2\t2' ]
+    (cd "$LAB_TOP/plots" && gnuplot -e "data='$work/chart.dat'; machine='m'; fmt='png'; out='$work/bench'" bench.gp)
+    [ -s "$work/bench.png" ]
 }

@@ -302,11 +302,182 @@ PLAN
     run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" --report-only \
         --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
     [[ "$stderr" == *"plan: no row to reproduce"* ]]
+    # A folder, or a pipe (read twice: empty the second time, after the runs).
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$BATS_TEST_TMPDIR" --report-only
+    [[ "$stderr" == *"cannot read the plan $BATS_TEST_TMPDIR (a file, not a folder or a pipe)"* ]]
+    printf '%s\n' "case x urls=none" "x 2019 cpu_sumsq 7.834432125091553 sync cpu_sync --tasks 1" >"$plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan <(cat "$plan") \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"cannot read the plan /dev/fd/"*" (a file, not a folder or a pipe)"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
     printf '%s\n' "case x urls=none repeat=99999999999999999999" >"$plan"
     run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
         --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
     [[ "$stderr" == *"plan:1: unknown setting repeat=99999999999999999999"* ]]
     [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
+}
+
+# A copy of the lab's scripts, plans, charts and published.csv in COPY, so
+# that published.csv (always read from the project's results/) can be changed.
+lab_copy() {
+    COPY=$BATS_TEST_TMPDIR/lab
+    mkdir -p "$COPY/results"
+    cp -a "$LAB_TOP/scripts" "$LAB_TOP/plans" "$LAB_TOP/plots" "$COPY/"
+    cp -a "$PUBLISHED" "$COPY/results/"
+}
+
+# Set COLUMN to VALUE on line LINE of the copy's published.csv; a change of
+# seconds is made in the copy's plan too, so that its row still matches.
+published_set() {   # published_set LINE COLUMN VALUE
+    python3 - "$PUBLISHED" "$COPY/results/published.csv" "$COPY/plans/reproduce.plan" "$@" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+line, column, value = int(sys.argv[4]), sys.argv[5], sys.argv[6]
+old = rows[line - 1][8]
+rows[line - 1][rows[0].index(column)] = value
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
+plan = open(sys.argv[3]).read()
+open(sys.argv[3], "w").write(plan.replace(f" {old} ", f" {rows[line - 1][8]} "))
+PY
+}
+
+@test "a published row the plan uses with seconds or tasks that are not a number above 0 is refused, with its line" {
+    lab_copy
+    plan=$COPY/plans/reproduce.plan
+    mkdir -p "$BATS_TEST_TMPDIR/runs"
+    cp "$OUT/reproduce-runs.csv" "$BATS_TEST_TMPDIR/runs/"
+    # Line 3: the 2019 threaded download, which the plan's line 46 uses.
+    sed -n 3p "$PUBLISHED" | grep -q '^Real Python: Python concurrency,2019,.*,io_download,threads,'
+    for bad in tasks=abc tasks=nan tasks= tasks=0x10 tasks=0 tasks=1e3 seconds=0 seconds=1.1208e-05; do
+        published_set 3 "${bad%%=*}" "${bad#*=}"
+        LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -2 --separate-stderr "$COPY/scripts/reproduce" --report-only \
+            --results-dir "$BATS_TEST_TMPDIR/runs" --plots-dir "$BATS_TEST_TMPDIR/plots"
+        [ "$stderr" = "scripts/reproduce: $COPY/results/published.csv:3: ${bad%%=*} \"${bad#*=}\" is not a number above 0 (line 46 of $plan uses the row)" ]
+        # Refused before any run: no runs file is begun.
+        run -2 "$COPY/scripts/reproduce" --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/plots"
+        [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
+        cp "$LAB_TOP/plans/reproduce.plan" "$plan"
+    done
+    # The sequential row, the base of the case's speedups.
+    published_set 2 tasks 0
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -2 --separate-stderr "$COPY/scripts/reproduce" --report-only \
+        --results-dir "$BATS_TEST_TMPDIR/runs" --plots-dir "$BATS_TEST_TMPDIR/plots"
+    [[ "$stderr" == *"published.csv:2: tasks \"0\" is not a number above 0 (line 45 of $plan uses the row)" ]]
+    # A row the plan does not use may hold anything (line 32 holds 1.1208e-05 s for 0 tasks).
+    published_set 32 tasks abc
+    sed -n 32p "$COPY/results/published.csv" | grep -q ',io_api_calls,sync,1,abc,.*,1.1208e-05,'
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -0 --separate-stderr "$COPY/scripts/reproduce" --report-only \
+        --results-dir "$BATS_TEST_TMPDIR/runs" --plots-dir "$BATS_TEST_TMPDIR/plots"
+    [ -s "$BATS_TEST_TMPDIR/plots/reproduce.png" ]
+}
+
+# A plan of two small cases, x and y (sumsq in C and Python, a few ms a run;
+# 2 tasks in x, 3 in y), in $plan.
+small_plan() {
+    plan=$BATS_TEST_TMPDIR/plan
+    local id tasks=1
+    for id in x y; do
+        tasks=$((tasks + 1))
+        echo "case $id urls=none repeat=1"
+        echo "$id 2019 cpu_sumsq 7.834432125091553 sync  cpu_sync --workload sumsq --tasks $tasks --size 5_000_000"
+        echo "$id 2019 cpu_sumsq 10.407078266143799 threads  cpu_threads --workload sumsq --tasks $tasks --size 5_000_000 --workers 2"
+    done >"$plan"
+}
+
+@test "plan lines with odd settings, ids or characters are refused with their line, before any run" {
+    small_plan
+    row=$(sed -n 2p "$plan")
+    bad_plan() {   # bad_plan MESSAGE LINE...: the plan of the LINEs is refused with MESSAGE
+        printf '%s\n' "${@:2}" >"$plan"
+        SIZE_SCALE=0.01 run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
+            --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+        [ "$stderr" = "scripts/reproduce: $plan:$1" ] || { echo "got: $stderr" >&2; return 1; }
+        [ ! -e "$BATS_TEST_TMPDIR/out/reproduce-runs.csv" ]
+    }
+    # A py-size that makes an infinite size.
+    huge=$(printf '9%.0s' {1..400})
+    bad_plan "1: unknown setting py-size=$huge" "case x urls=none py-size=$huge" "$row"
+    bad_plan "1: unknown setting py-size=1234567" "case x urls=none py-size=1234567" "$row"
+    # A case given twice would lose its rows' base; a / in an id would split its tags.
+    bad_plan "3: case x is given twice" "case x urls=none" "$row" "case x urls=none"
+    bad_plan "1: case id x/y is not a plain name (letters, digits, _ . -)" "case x/y urls=none" "x/y ${row#x }"
+    # The job list parts its words with \x1f; a NUL cannot go through bash.
+    bad_plan "1: a control character in the line" $'case x\x1fy urls=none' "$row"
+    bad_plan "2: a control character in the line" "case x urls=none" "$row"$'\x01'
+    printf 'case x urls=none\n%s\0 2\n' "$row" >"$BATS_TEST_TMPDIR/nul.plan"
+    run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$BATS_TEST_TMPDIR/nul.plan" \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [ "$stderr" = "scripts/reproduce: $BATS_TEST_TMPDIR/nul.plan:2: a control character in the line" ]
+    # A plan with CRLF line ends is read as with LF.
+    small_plan
+    sed -i 's/$/\r/' "$plan"
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -0 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
+        --results-dir "$BATS_TEST_TMPDIR/crlf" --plots-dir "$BATS_TEST_TMPDIR/crlf"
+    run -0 cut -d, -f1,5,10,16,21 "$BATS_TEST_TMPDIR/crlf/reproduce.csv"
+    [ "${lines[*]:1}" = "x,sync,2,1,1 x,threads,2,1,1 y,sync,3,1,1 y,threads,3,1,1" ]
+}
+
+@test "a run that fails before its record says so in the tables (exit 1), and a size that is no number goes as it is" {
+    small_plan
+    # sync: a typo in its size (the letter O); threads: a worker count the lesson refuses.
+    sed -i '2s/5_000_000$/5_000_00O/; 3s/--workers 2$/--workers 0/' "$plan"
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
+        --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" != *"give the LATENCY_SCALE"* ]]
+    [[ "$stderr" == *"cpu_sync: --size: '5_000_00O'"* ]]
+    run -0 grep -c -- '--size 5_000_00O,' "$BATS_TEST_TMPDIR/out/reproduce-runs.csv"
+    [ "$output" -eq 2 ]
+    run -0 cut -d, -f1,5,13,29 "$BATS_TEST_TMPDIR/out/reproduce.csv"
+    failed="C not measured: its runs failed (see reproduce-runs.csv); Python not measured: its runs failed (see reproduce-runs.csv)"
+    [ "${lines[1]}" = "x,sync,,$failed" ]
+    [ "${lines[2]}" = "x,threads,,$failed" ]
+    [[ "${lines[3]}" =~ ^y,sync,[0-9.]+, ]]
+    [ -s "$BATS_TEST_TMPDIR/out/reproduce.md" ] && [ -s "$BATS_TEST_TMPDIR/out/reproduce.png" ]
+}
+
+@test "a lesson that is missing: the other jobs run, its rows say so, exit 1" {
+    small_plan
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    ln -s "$LAB_BIN"/* "$BATS_TEST_TMPDIR/bin/"
+    rm "$BATS_TEST_TMPDIR/bin/cpu_threads"
+    SIZE_SCALE=0.01 LAB_BIN=$BATS_TEST_TMPDIR/bin run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" \
+        --plan "$plan" --results-dir "$BATS_TEST_TMPDIR/out" --plots-dir "$BATS_TEST_TMPDIR/out"
+    [[ "$stderr" == *"bin/cpu_threads is missing (make build): x/threads not measured"* ]]
+    run -0 cut -d, -f1,5,16,21 "$BATS_TEST_TMPDIR/out/reproduce.csv"
+    [ "${lines[*]:1}" = "x,sync,1,1 x,threads,0,1 y,sync,1,1 y,threads,0,1" ]
+}
+
+@test "--only: an empty case is refused; a runs file behind a BOM keeps its other runs, one it cannot read is left as it was" {
+    small_plan
+    dir=$BATS_TEST_TMPDIR/out
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -0 "$LAB_TOP/scripts/reproduce" --plan "$plan" --results-dir "$dir" --plots-dir "$dir"
+    cp "$dir/reproduce-runs.csv" "$BATS_TEST_TMPDIR/runs.csv"
+    # --only '' once ran every case again and added the runs to those there.
+    SIZE_SCALE=0.01 run -2 "$LAB_TOP/scripts/reproduce" --plan "$plan" --only '' --results-dir "$dir" --plots-dir "$dir"
+    cmp "$dir/reproduce-runs.csv" "$BATS_TEST_TMPDIR/runs.csv"
+    { printf '\357\273\277'; cat "$BATS_TEST_TMPDIR/runs.csv"; } >"$dir/reproduce-runs.csv"
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -0 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" --only x \
+        --results-dir "$dir" --plots-dir "$dir"
+    [ "$(wc -l <"$dir/reproduce-runs.csv")" -eq 9 ]
+    [ "$(grep -c ',y/' "$dir/reproduce-runs.csv")" -eq 4 ]
+    rows_are_whole "$dir/reproduce-runs.csv"
+    # A byte that is not UTF-8: one line, exit 1, before any run; the file as it was.
+    { cat "$BATS_TEST_TMPDIR/runs.csv"; printf 'x\377\n'; } >"$dir/reproduce-runs.csv"
+    cp "$dir/reproduce-runs.csv" "$BATS_TEST_TMPDIR/bad.csv"
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -1 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" --only x \
+        --results-dir "$dir" --plots-dir "$dir"
+    [[ "$stderr" == "scripts/reproduce: cannot read $dir/reproduce-runs.csv: 'utf-8' codec can't decode byte 0xff"* ]]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    cmp "$dir/reproduce-runs.csv" "$BATS_TEST_TMPDIR/bad.csv"
+}
+
+@test "a results folder given by a relative path, or with a quote in its name, gets its chart" {
+    mkdir -p "$BATS_TEST_TMPDIR/it's"
+    cp "$OUT/reproduce-runs.csv" "$BATS_TEST_TMPDIR/it's/"
+    cd "$BATS_TEST_TMPDIR"
+    LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -0 "$LAB_TOP/scripts/reproduce" --report-only --results-dir "it's" \
+        --plots-dir "it's"
+    [ -s "it's/reproduce.png" ] && [ -s "it's/reproduce.svg" ]
 }
 
 @test "a corrupted runs file: each bad row reported with its line and left out, the tables still made" {

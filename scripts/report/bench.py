@@ -43,9 +43,10 @@ COLUMNS = ("section measurement lesson args metric estimate value min max limit 
            " load_before load_after note").split()
 
 
-# An infinity (a product too large) stays one rather than stop the report.
+# An infinity (a product too large) stays one rather than stop the report,
+# and so a float: math.ceil's int times another is an int no float can hold.
 def ceil(x):
-    return math.ceil(x) if math.isfinite(x) else x
+    return float(math.ceil(x)) if math.isfinite(x) else x
 
 
 OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: divide,
@@ -141,9 +142,10 @@ def shown(x, target):
     return fmt(x)
 
 
-# x against its target, higher better (None where less is better and x <= 0).
+# x against its target, higher better (None where less is better and x <= 0,
+# and for an infinity or NaN, which would stretch the chart's axis past 1e300).
 def score(x, target, better):
-    if x is None or better != ">=" and x <= 0:
+    if x is None or not math.isfinite(x) or better != ">=" and x <= 0:
         return None
     return divide(x, target) if better == ">=" else divide(target, x)
 
@@ -174,7 +176,8 @@ def targets_of():
             if k != "_line":
                 row[k] = re.sub(r"\{([a-z_]+)\}", lambda m: sizes.get(m[1], m[0]), text)
         at = f'{targets}:{row["_line"]}: '
-        broken = [k for k in TARGET_COLUMNS if re.search("[\t\r\n]", row[k])]
+        # The chart's data is a line of tabs per row, and gnuplot stops at a NUL.
+        broken = [k for k in TARGET_COLUMNS if re.search("[\x00-\x1f\x7f]", row[k])]
         # A target says which way is better; an information row says neither.
         directions = (">=", "<=") if row["target"] else ("",)
         if number(row["target"]) is None and row["target"] != "":
@@ -184,7 +187,7 @@ def targets_of():
         elif row["estimate"] not in ("median", "best"):
             say(at + f'estimate "{row["estimate"]}" is not median or best: row left out')
         elif broken:
-            say(at + f"{broken[0]} holds a tab or a line break: row left out")
+            say(at + f"{broken[0]} holds a tab, a line break or another control character: row left out")
         else:
             kept.append(row)
     return kept
@@ -192,9 +195,10 @@ def targets_of():
 
 # Every expression and target of the targets file: exit 2 if one is bad.
 def check():
-    with open(targets, newline="") as f:
-        count = sum(1 for _ in csv.reader(f)) - 1
+    # rows() first: a file it cannot read (a folder, not UTF-8) is one line.
     kept = targets_of()
+    with open(targets, newline="", encoding="utf-8-sig") as f:
+        count = sum(1 for _ in csv.reader(f)) - 1
     for row in kept:
         for k in ("value", "detail", "limit"):
             expression(row[k], row["_line"], k)

@@ -7,9 +7,10 @@
 # which jobs run now (REPORT_ONLY 0, and CASE among the --only CASEs if any
 # are given), under which tag, and which share the run of an identical
 # command. `jobs` writes WORK/run-jobs, the job list for lib.sh's run_jobs
-# (@base stands for the server's URL), says what cannot run and exits 1 when
-# a lesson is missing; an --only CASE the plan does not have is printed
-# instead; with --only, WORK/kept.csv holds the runs of the other cases.
+# (@base stands for the server's URL), says what cannot run and exits 3 when
+# a lesson is missing (1 is a failure of its own); an --only CASE the plan
+# does not have is printed instead; with --only, WORK/kept.csv holds the
+# runs of the other cases.
 # `tables` writes WORK/reproduce.csv, WORK/reproduce.md and
 # WORK/caption (the chart's subtitle) from the runs in RUNS: a row of RUNS
 # that is torn or has text for a number is said with its line and left out,
@@ -21,14 +22,14 @@ import re
 import subprocess
 import sys
 
-from common import die, divide, g, median, number, rows, say
+from common import PLAIN_NAME, die, divide, g, median, number, rows, say
 
 step, work, plan, published, runs_csv, bin_dir = sys.argv[1:7]
 cpus, latency_scale, size_scale, repeat, report_only = sys.argv[7:12]
 only = sys.argv[12:]
 # A case line's settings and the values they take (noextra takes none).
 SETTINGS = {"urls": "delay|cats|none", "bytes": "[0-9]{1,9}(,[0-9]{1,9})*", "repeat": "[1-9][0-9]{0,3}",
-            "py-size": "([0-9]*[.])?[0-9]+", "base": "[0-9.]+"}
+            "py-size": "[0-9]{1,6}([.][0-9]{0,6})?|[.][0-9]{1,6}", "base": "[0-9.]+"}
 
 
 def check(ok, message):
@@ -60,6 +61,10 @@ with open(plan, newline="", errors="replace") as f:
     lines = f.read().split("\n")
 for line_number, line in enumerate(lines, 1):
     at = f"{plan}:{line_number}: "
+    # A CRLF file's CR goes; any other control character (NUL, the job
+    # list's \x1f) would break the job list or the messages.
+    line = line.removesuffix("\r")
+    check(not re.search("[\x00-\x08\x0a-\x1f\x7f]", line), at + "a control character in the line")
     if re.match(r"[ \t]*(#|$)", line):
         continue
     # A | parts the words from the machine reason, a second | that from the language reason.
@@ -70,6 +75,9 @@ for line_number, line in enumerate(lines, 1):
     w = re.split(r"[ \t]+", words.lstrip(" \t"))
     if w[0] == "case":
         check(len(w) >= 3, at + "a case needs an id and urls=")
+        # The id begins each tag, CASE/MODEL (--only takes the part before the first /).
+        check(PLAIN_NAME.fullmatch(w[1]), at + f"case id {w[1]} is not a plain name (letters, digits, _ . -)")
+        check(w[1] not in cases, at + f"case {w[1]} is given twice")
         case = cases[w[1]] = {"id": w[1], "urls": "", "bytes": "", "repeat": "1", "py-size": "1",
                               "base": None, "noextra": False, "base_row": None, "base_tasks": -1}
         for setting in w[2:]:
@@ -94,6 +102,10 @@ for line_number, line in enumerate(lines, 1):
         check(len(found) == 1, at + f"published.csv has {len(found)} rows of year {w[1]}, experiment {w[2]}, "
               f"seconds {w[3]}")
         p = found[0]
+        # Its seconds and tasks are divided by below: plain numbers above 0 (not 1e3, nan, 0x10 or 0).
+        for k in ("seconds", "tasks"):
+            check((number(p[k]) or 0) > 0, f"{published}:{p['_line']}: {k} \"{p[k]}\" is not a number above 0 "
+                  f"(line {line_number} of {plan} uses the row)")
         model, _, variant = w[4].partition(":")
         check(model in ("", p["model"]), at + f"model {model} but published.csv says {p['model']}")
         check(w[5] != "-" or reason, at + "a row without a program must say why")
@@ -120,9 +132,10 @@ check(plan_rows, f"{plan}: no row to reproduce")
 # which costs about phi^n, k terms fewer divide it by phi^k.
 def scaled(program, args, scale):
     w = args.split()
-    if "--size" in w[:-1] and program.startswith("cpu_") and scale != 1:
-        i = w.index("--size") + 1
-        size = number(w[i].replace("_", "")) or 0
+    i = w.index("--size") + 1 if "--size" in w[:-1] else 0
+    # A size that is not a plain number goes as it is, for the lesson to refuse.
+    size = number(w[i].replace("_", "")) if i else None
+    if size is not None and program.startswith("cpu_") and scale != 1:
         if options_of(args).get("--workload") == "fib":
             w[i] = str(max(2, int(size) - int(math.log(1 / scale) / math.log((1 + math.sqrt(5)) / 2) + 0.5)))
         else:
@@ -232,15 +245,16 @@ if step == "jobs":
     # With --only, the runs of the other cases stay: WORK/kept.csv, put in
     # place of RUNS before the new runs are added (a torn row is left out).
     if only and report_only == "0" and os.path.exists(runs_csv) and os.path.getsize(runs_csv) > 0:
-        with open(runs_csv, newline="") as f:
+        # Read whole first (a file it cannot read stops here), its header as rows() reads it (after a BOM).
+        runs = [run for run in rows(runs_csv) if run.get("tag", "").split("/")[0] not in only]
+        with open(runs_csv, newline="", encoding="utf-8-sig") as f:
             header = next(csv.reader(f), [])
         with open(f"{work}/kept.csv", "w", newline="") as f:
             kept = csv.writer(f, lineterminator="\n")
             kept.writerow(header)
-            for run in rows(runs_csv):
-                if run.get("tag", "").split("/")[0] not in only:
-                    kept.writerow([run[k] for k in header])
-    sys.exit(1 if note_of else 0)
+            for run in runs:
+                kept.writerow([run[k] for k in header])
+    sys.exit(3 if note_of else 0)
 
 # ---- 3. The comparison: per tag, the median seconds and CPU use over the
 # runs that exited 0, and what the runs were (its last run); then per row,
@@ -282,7 +296,8 @@ def run_tag(j):
 def check_settings(j, latency):
     size = options_of(j["args"]).get("--size", "").replace("_", "")
     ran = last.get(j["run"]) if j["run"] else None
-    if ran and (ran["latency_ms"], ran["size"]) != (latency, size):
+    # A run that failed before its record has no size: its latency alone tells.
+    if ran and (ran["latency_ms"], ran["size"] or size) != (latency, size):
         die(f"{j['run']} ran with latency_ms={md(ran['latency_ms'])} size={md(ran['size'])}, not latency_ms="
             f"{md(latency)} size={md(size)}: give the LATENCY_SCALE and SIZE_SCALE of the run")
     return size
