@@ -59,5 +59,5 @@ plot csv using (slot($0, strcol("case"))):(NaN):xticlabels(label(strcol("model")
      ''  using (x = slot($0, strcol("case")), x):(column("python_speedup")):(x - 0.5 * width):(x + 0.5 * width):(low(column("python_speedup"))):(high(column("python_speedup"))) with boxxyerror lc rgb model_color("threads") title "Python here (the twins, CPython on this machine)", \
      ''  using (x = slot($0, strcol("case")), x + width):(column("measured_speedup")):(x + 0.5 * width):(x + 1.5 * width):(low(column("measured_speedup"))):(high(column("measured_speedup"))) with boxxyerror lc rgb model_color("multiprocessing") title "C here (the lessons)", \
      ''  using (c = strcol("case"), f = first_of_case($0, c), slot($0, c) - 0.45):(name_height($0)):(f ? c : "") with labels left font ",10" tc rgb "#333333" notitle, \
-     ''  using (slot($0, strcol("case"))):(column("python_speedup") > 0 ? NaN : 1.25):("no Py") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle, \
-     ''  using (slot($0, strcol("case")) + width):(column("measured_speedup") > 0 ? NaN : 1.25):("no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle
+     ''  using (slot($0, strcol("case"))):(1.25):(column("python_speedup") > 0 ? "" : "no Py") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle, \
+     ''  using (slot($0, strcol("case")) + width):(1.25):(column("measured_speedup") > 0 ? "" : "no C") with labels rotate by 90 left font ",8" tc rgb "#888888" notitle

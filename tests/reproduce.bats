@@ -480,6 +480,19 @@ small_plan() {
     [ -s "it's/reproduce.png" ] && [ -s "it's/reproduce.svg" ]
 }
 
+@test "a plan of one row, measured in both languages, gets its chart" {
+    # No row lacks a language: every "no Py" and "no C" label was NaN, and
+    # gnuplot 5.4 crashed on a label plot without one point.
+    small_plan
+    sed -i '3,$d' "$plan"
+    dir=$BATS_TEST_TMPDIR/out
+    SIZE_SCALE=0.01 LAB_BIN=$LAB_BIN run -0 "$LAB_TOP/scripts/reproduce" --plan "$plan" --results-dir "$dir" --plots-dir "$dir"
+    run -0 cut -d, -f1,5,16,21 "$dir/reproduce.csv"
+    [ "${lines[*]:1}" = "x,sync,1,1" ]
+    [ "$(head -c 8 "$dir/reproduce.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+    grep -q '</svg>' "$dir/reproduce.svg"
+}
+
 @test "a corrupted runs file: each bad row reported with its line and left out, the tables still made" {
     dir=$BATS_TEST_TMPDIR/corrupt
     mkdir -p "$dir"
