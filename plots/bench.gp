@@ -14,15 +14,28 @@
 set datafile separator tab
 stats data using 0 nooutput
 rows = STATS_records
+# The x range: 0.4 to 3, widened to take every score, whisker and limit. A
+# column with no number at all (no target has a limit, every score was
+# infinite) leaves STATS_min undefined: the range stays as it was.
+lo = 0.4
+hi = 3
 stats data using 2 nooutput
-lo = STATS_min < 0.5 ? STATS_min / 1.3 : 0.4
-hi = STATS_max > 2.5 ? STATS_max * 1.3 : 3
+if (exists("STATS_min")) {
+    lo = STATS_min < 0.5 ? STATS_min / 1.3 : lo
+    hi = STATS_max > 2.5 ? STATS_max * 1.3 : hi
+}
 stats data using 3 nooutput
-lo = STATS_min > 0 && STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
+if (exists("STATS_min")) {
+    lo = STATS_min > 0 && STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
+}
 stats data using 4 nooutput
-hi = STATS_max * 1.15 > hi ? STATS_max * 1.15 : hi
-stats data using ($7 == $7 ? $7 : 1) nooutput     # NaN (no limit) counts as 1
-lo = STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
+if (exists("STATS_min")) {
+    hi = STATS_max * 1.15 > hi ? STATS_max * 1.15 : hi
+}
+stats data using 7 nooutput
+if (exists("STATS_min")) {
+    lo = STATS_min / 1.2 < lo ? STATS_min / 1.2 : lo
+}
 
 width = 1250
 height = 170 + 24 * rows

@@ -372,3 +372,18 @@ PY
     (cd "$LAB_TOP/plots" && gnuplot -e "data='$work/chart.dat'; machine='m'; fmt='png'; out='$work/bench'" bench.gp)
     [ -s "$work/bench.png" ]
 }
+
+@test "the chart is drawn when no target has a limit, and when no score is a number" {
+    # gnuplot's stats over a column without one number leave no STATS_min:
+    # bench.gp read it anyway and failed, so a targets file without limits
+    # (or with every value infinite) got no chart after all its rounds.
+    head=$'S\tNaN\tNaN\tNaN\thead\t\tNaN'
+    printf '%s\n' "$head" $'a\t1.2\t1.1\t1.3\tpass\t1.2 (>= 1)\tNaN' $'b\t0.8\t0.7\t0.9\tmiss\t0.8 (>= 1)\tNaN' \
+        >"$BATS_TEST_TMPDIR/no-limit.dat"
+    printf '%s\n' "$head" $'a\t\t\t\tpass\tinf (>= 1)\tNaN' >"$BATS_TEST_TMPDIR/no-score.dat"
+    for data in no-limit no-score; do
+        (cd "$LAB_TOP/plots" &&
+            gnuplot -e "data='$BATS_TEST_TMPDIR/$data.dat'; machine='m'; fmt='png'; out='$BATS_TEST_TMPDIR/$data'" bench.gp)
+        [ "$(head -c 8 "$BATS_TEST_TMPDIR/$data.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+    done
+}
