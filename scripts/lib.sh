@@ -254,7 +254,7 @@ place() {   # place SRC DEST
 draw() {   # draw NAME DIR SETTINGS [AS]
     local fmt as=${4:-$1}
     for fmt in png svg; do
-        (cd "$top/plots" && gnuplot -e "$3; fmt='$fmt'; out='$work/$as'" "$1.gp" && [ -s "$work/$as.$fmt" ]) ||
+        (cd "$top/plots" && gnuplot -e "$3; fmt='$fmt'; out=$(gp_text "$work/$as")" "$1.gp" && [ -s "$work/$as.$fmt" ]) ||
             die "gnuplot failed on plots/$1.gp: $2/$as.png and .svg are left as they were"
     done
     place "$work/$as.png" "$2/$as.png"

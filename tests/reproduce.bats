@@ -471,12 +471,18 @@ small_plan() {
     cmp "$dir/reproduce-runs.csv" "$BATS_TEST_TMPDIR/bad.csv"
 }
 
-@test "a results folder given by a relative path, or with a quote in its name, gets its chart" {
+@test "a results folder given by a relative path, or with a quote in its name, and a TMPDIR with a quote: the chart is made" {
     mkdir -p "$BATS_TEST_TMPDIR/it's"
     cp "$OUT/reproduce-runs.csv" "$BATS_TEST_TMPDIR/it's/"
     cd "$BATS_TEST_TMPDIR"
     LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -0 "$LAB_TOP/scripts/reproduce" --report-only --results-dir "it's" \
         --plots-dir "it's"
+    [ -s "it's/reproduce.png" ] && [ -s "it's/reproduce.svg" ]
+    # gnuplot writes the chart into the script's temporary folder first: a
+    # quote in TMPDIR must not end its string either.
+    rm "it's/reproduce.png" "it's/reproduce.svg"
+    TMPDIR="$BATS_TEST_TMPDIR/it's" LATENCY_SCALE=0.05 SIZE_SCALE=0.05 run -0 "$LAB_TOP/scripts/reproduce" \
+        --report-only --results-dir "it's" --plots-dir "it's"
     [ -s "it's/reproduce.png" ] && [ -s "it's/reproduce.svg" ]
 }
 
