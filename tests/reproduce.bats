@@ -387,6 +387,7 @@ small_plan() {
 @test "plan lines with odd settings, ids or characters are refused with their line, before any run" {
     small_plan
     row=$(sed -n 2p "$plan")
+    threads=$(sed -n 3p "$plan")
     bad_plan() {   # bad_plan MESSAGE LINE...: the plan of the LINEs is refused with MESSAGE
         printf '%s\n' "${@:2}" >"$plan"
         SIZE_SCALE=0.01 run -2 --separate-stderr "$LAB_TOP/scripts/reproduce" --plan "$plan" \
@@ -401,6 +402,10 @@ small_plan() {
     # A case given twice would lose its rows' base; a / in an id would split its tags.
     bad_plan "3: case x is given twice" "case x urls=none" "$row" "case x urls=none"
     bad_plan "1: case id x/y is not a plain name (letters, digits, _ . -)" "case x/y urls=none" "x/y ${row#x }"
+    # Two jobs under one tag would mix their runs: the same row twice, or
+    # an extra line whose new model a row of the case has already.
+    bad_plan "3: the tag x/sync again (line 2 has it)" "case x urls=none" "$row" "$row"
+    bad_plan "4: the tag x/sync again (line 3 has it)" "case x urls=none" "$threads" "extra threads sync cpu_threads --gil" "$row"
     # The job list parts its words with \x1f; a NUL cannot go through bash.
     bad_plan "1: a control character in the line" $'case x\x1fy urls=none' "$row"
     bad_plan "2: a control character in the line" "case x urls=none" "$row"$'\x01'

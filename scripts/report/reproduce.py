@@ -94,7 +94,7 @@ for line_number, line in enumerate(lines, 1):
     elif w[0] == "extra":
         check(len(w) >= 5, at + "an extra line needs MODEL NEW-MODEL PROGRAM OPTION...")
         extras.append({"model": w[1], "new": w[2], "program": w[3], "options": " " + " ".join(w[4:]),
-                       "reason": reason, "lang_reason": lang_reason})
+                       "reason": reason, "lang_reason": lang_reason, "line": line_number})
     else:
         check(len(w) >= 6, at + "a row needs ID YEAR EXPERIMENT SECONDS MODEL PROGRAM")
         check(w[0] in cases, at + "row before its case line: " + w[0])
@@ -111,7 +111,7 @@ for line_number, line in enumerate(lines, 1):
         check(w[5] != "-" or reason, at + "a row without a program must say why")
         row = {"case": w[0], "p": p, "model": model, "variant": variant,
                "name": model + (":" + variant if variant else ""), "program": w[5], "args": " ".join(w[6:]),
-               "reason": reason, "lang_reason": lang_reason}
+               "reason": reason, "lang_reason": lang_reason, "line": line_number}
         plan_rows.append(row)
         # The case's base= names its base row; otherwise the sequential row with the most tasks is.
         case = cases[w[0]]
@@ -184,6 +184,15 @@ for row in plan_rows:
             extra = job(row, e["new"], row["args"] + e["options"], 1, "c", e["reason"] or row["reason"],
                         e["lang_reason"])
             pairs.append((extra, job(row, e["new"], row["args"], 1, "py")))
+            extra["line"] = e["line"]
+# A job's runs are found by its tag: a second job with the same tag (the
+# same row twice, or an extra line's new model that a row has already)
+# would mix its runs with the first's.
+line_of = {}
+for j in [c for c, py in pairs]:
+    line = j.get("line", j["row"]["line"])
+    check(j["tag"] not in line_of, f"{plan}:{line}: the tag {j['tag']} again (line {line_of.get(j['tag'])} has it)")
+    line_of[j["tag"]] = line
 unknown = [case_id for case_id in only if case_id not in {row["case"] for row in plan_rows}]
 if unknown:
     print(unknown[0])
