@@ -317,6 +317,18 @@ quick_repeat() {
     run -2 --separate-stderr "$LAB_TOP/scripts/plot" --bogus
 }
 
+@test "scripts/run: an --out that is empty or a folder is refused before the run; a LAB_RUN_INDEX of 08 is a number" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    for out in "" "$BATS_TEST_TMPDIR"; do
+        FAKE_EXIT=9 run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/fake"
+        [ "${stderr_lines[0]}" = "scripts/run: --out wants a file, not '$out'" ]
+    done
+    # (A leading zero was octal to bash's arithmetic: no progress line, an error.)
+    out=$BATS_TEST_TMPDIR/runs.csv
+    LAB_RUN_INDEX=08 LAB_RUN_TOTAL=09 run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 2 -- "$BATS_TEST_TMPDIR/fake"
+    [ "$stderr" = "$(printf '[8/09] fake_threads workload=nap tasks=1 workers=2: 0 s\n[9/09] fake_threads workload=nap tasks=1 workers=2: 0 s')" ]
+}
+
 @test "scripts/run refuses to append to a file with other columns" {
     out=$BATS_TEST_TMPDIR/runs.csv
     echo "a,b,c" >"$out"
@@ -446,6 +458,21 @@ PLAN
     [ ! -e "$dir/runs.csv" ]
 }
 
+@test "a plan line without its words, a sweep of no value, a lesson out of --bin: refused with the line number" {
+    dir=$BATS_TEST_TMPDIR
+    # (Each was a bash error, a launcher without a command, a line dropped
+    # unseen, or a program run from outside bin/.)
+    for line in "launch" "define" "launch io_sync" "test io_sync --workers {}" "test io_sync --workers {3..1}" \
+        "test ../scripts/labserver status"; do
+        printf '%s\n' "# line 1" "$line" "test io_sync --requests 1" >"$dir/plan"
+        run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+        [[ "$stderr" == "scripts/matrix: $dir/plan:2: "* ]] || { echo "$line: $stderr" >&2; false; }
+        [ "${#stderr_lines[@]}" -eq 1 ]
+    done
+    [[ "$stderr" == *"'../scripts/labserver' is not a lesson of $LAB_BIN" ]]
+    [ ! -e "$dir/runs.csv" ]
+}
+
 @test "a full disk: scripts/run appends a row whole or not at all, and the next is not glued on" {
     fake_lesson "$BATS_TEST_TMPDIR/fake"
     out=$BATS_TEST_TMPDIR/runs.csv
@@ -517,6 +544,20 @@ PLAN
     run -1 grep -E 'inf|nan' "$dir/big-summary.csv"
 }
 
+@test "a runs file with a field of 1 MB and a byte that is not UTF-8: that row is left out by its line, not the file" {
+    dir=$BATS_TEST_TMPDIR
+    head -n 6 "$LAB_COPY/results/runs.csv" >"$dir/runs.csv"
+    # (csv's limit of 128 kB per field, and a stray byte, each refused the whole file.)
+    /usr/bin/python3 -c 'import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+rows[1][rows[0].index("command")] = "a" * 1000000
+csv.writer(open(sys.argv[1], "w"), lineterminator="\n").writerows(rows)' "$dir/runs.csv"
+    sed -i '4s/,/,\xff/' "$dir/runs.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.csv" --out "$dir/summary.csv" --quiet
+    [ "$stderr" = "scripts/summarize: $dir/runs.csv:4: bytes that are not UTF-8: row left out" ]
+    [ "$(csv_get "$dir/summary.csv" runs | paste -sd+ | bc)" -eq 4 ]
+}
+
 @test "runs from two machines: the summary says so, naming each one's first line" {
     dir=$BATS_TEST_TMPDIR
     head -n 5 "$LAB_COPY/results/runs.csv" >"$dir/runs.csv"
@@ -553,6 +594,47 @@ PLAN
     # (The quick profile's CPU rows are all sumsq: the CPU chart has none left.)
     [[ "$stderr" == *"no rows for cpu_speedup"* ]]
     for chart in io_models io_workers manager race; do
+        is_png "$dir/plots/$chart.png"
+    done
+}
+
+@test "zero and missing figures in a summary: those rows are left out of the charts, and gnuplot never fails" {
+    dir=$BATS_TEST_TMPDIR
+    # (Each stopped gnuplot on a log axis, a division or an empty setting,
+    # and with it every chart after it.)
+    mlr --icsv --ocsv put '
+        $experiment == "io_threads" && $workers == 5 { $median_s = "0" }
+        $experiment == "io_async" { $tasks = "" }
+        $experiment == "cpu_threads" && $workers == 1 { $workers = "0" }
+        $experiment == "cpu_sync" { $median_s = "0.000000" }
+        $experiment == "sum_chunks_manager" && $chunks == 4 { $chunks = "" }
+        $experiment == "race" && $workers == 2 { $workers = "0" }' \
+        "$LAB_COPY/results/summary.csv" >"$dir/summary.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots" --data "$dir/data"
+    [[ "$stderr" != *'.gp" line'* ]]
+    [ "$(grep -c 'a figure of io_.* is 0 or missing: row left out of the I/O charts' <<<"$stderr")" -eq 4 ]
+    [[ "$stderr" == *'workers "0" is not 1 or more: row left out of cpu_speedup'* ]]
+    # Without its sequential time the GIL chart has no bars.
+    [[ "$stderr" == *"no rows for gil in $dir/summary.csv: skipped"* ]]
+    for chart in io_models io_workers cpu_speedup manager race; do
+        is_png "$dir/plots/$chart.png"
+    done
+    [ "$(cat "$dir/data/manager_manager.dat" "$dir/data/manager_shared-memory.dat" | wc -l)" -eq 2 ]
+    [ "$(cut -f1 "$dir/data/race_plain.dat")" = 1 ]
+}
+
+@test "a chart gnuplot fails on keeps its old files, and the charts after it are still drawn" {
+    dir=$BATS_TEST_TMPDIR
+    mkdir -p "$dir/fake" "$dir/plots"
+    echo old >"$dir/plots/io_models.png"
+    printf '#!/bin/sh\ncase "$*" in *io_models.gp*) echo "io_models.gp: broken" >&2; exit 1 ;; esac\nexec %s "$@"\n' \
+        "$(command -v gnuplot)" >"$dir/fake/gnuplot"
+    chmod +x "$dir/fake/gnuplot"
+    PATH=$dir/fake:$PATH run -1 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$LAB_COPY/results/summary.csv" --out "$dir/plots"
+    [[ "$stderr" == *"gnuplot failed on plots/io_models.gp: $dir/plots/io_models.png and .svg are left as they were"* ]]
+    [ "${stderr_lines[-1]}" = "scripts/plot: 1 charts failed" ]
+    [ "$(cat "$dir/plots/io_models.png")" = old ]
+    for chart in io_workers cpu_speedup manager gil race; do
         is_png "$dir/plots/$chart.png"
     done
 }
