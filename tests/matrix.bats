@@ -317,7 +317,7 @@ quick_repeat() {
     run -2 --separate-stderr "$LAB_TOP/scripts/plot" --bogus
 }
 
-@test "scripts/run: an --out that is empty or a folder is refused before the run; a LAB_RUN_INDEX of 08 is a number" {
+@test "scripts/run: an --out that is empty or a folder is refused before the run; LAB_RUN_INDEX=08 is a number; a pipe gets one header" {
     fake_lesson "$BATS_TEST_TMPDIR/fake"
     for out in "" "$BATS_TEST_TMPDIR"; do
         FAKE_EXIT=9 run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/fake"
@@ -327,6 +327,11 @@ quick_repeat() {
     out=$BATS_TEST_TMPDIR/runs.csv
     LAB_RUN_INDEX=08 LAB_RUN_TOTAL=09 run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 2 -- "$BATS_TEST_TMPDIR/fake"
     [ "$stderr" = "$(printf '[8/09] fake_threads workload=nap tasks=1 workers=2: 0 s\n[9/09] fake_threads workload=nap tasks=1 workers=2: 0 s')" ]
+    # Into a pipe: the header once (it came before every row), then the rows.
+    "$LAB_TOP/scripts/run" --out /dev/stdout --repeat 3 --quiet -- "$BATS_TEST_TMPDIR/fake" | cat >"$BATS_TEST_TMPDIR/piped.csv"
+    rows_are_whole "$BATS_TEST_TMPDIR/piped.csv"
+    [ "$(grep -c '^timestamp,' "$BATS_TEST_TMPDIR/piped.csv")" -eq 1 ]
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/piped.csv")" -eq 4 ]
 }
 
 @test "scripts/run refuses to append to a file with other columns" {
