@@ -463,7 +463,7 @@ PLAN
     [ ! -e "$dir/runs.csv" ]
 }
 
-@test "a plan line without its words, a sweep of no value, a lesson out of --bin: refused with the line number" {
+@test "a plan line without its words, a sweep of no value, a lesson out of --bin: refused with the line number; --out a folder refused" {
     dir=$BATS_TEST_TMPDIR
     # (Each was a bash error, a launcher without a command, a line dropped
     # unseen, or a program run from outside bin/.)
@@ -476,6 +476,11 @@ PLAN
     done
     [[ "$stderr" == *"'../scripts/labserver' is not a lesson of $LAB_BIN" ]]
     [ ! -e "$dir/runs.csv" ]
+    # --out a folder: refused, not moved aside as the previous runs.
+    mkdir -p "$dir/results/keep"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/results/keep"
+    [ "${stderr_lines[0]}" = "scripts/matrix: --out wants a file, not '$dir/results/keep'" ]
+    [ -d "$dir/results/keep" ] && [ ! -e "$dir/results/keep.prev.csv" ]
 }
 
 @test "a full disk: scripts/run appends a row whole or not at all, and the next is not glued on" {
