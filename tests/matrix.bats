@@ -649,6 +649,17 @@ csv.writer(open(sys.argv[1], "w"), lineterminator="\n").writerows(rows)' "$dir/r
     [ "$(cut -f1 "$dir/data/race_plain.dat")" = 1 ]
 }
 
+@test "a figure with a leading zero reaches gnuplot as the number it is (010 was octal there, 08 an error)" {
+    dir=$BATS_TEST_TMPDIR
+    mlr --icsv --ocsv put '$experiment =~ "^io_" { $tasks = "0" . $tasks } $experiment == "sum_chunks_manager" && $chunks == 4 { $chunks = "08" }' \
+        "$LAB_COPY/results/summary.csv" >"$dir/summary.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots" --data "$dir/data"
+    grep -qx 'requests=20' "$dir/data/settings.txt"
+    grep -qx 'max_chunks=8' "$dir/data/settings.txt"
+    grep -q '>20 downloads, each answered after 10 ms' "$dir/plots/io_models.svg"
+    is_png "$dir/plots/manager.png"
+}
+
 @test "a chart gnuplot fails on keeps its old files, and the charts after it are still drawn" {
     dir=$BATS_TEST_TMPDIR
     mkdir -p "$dir/fake" "$dir/plots"

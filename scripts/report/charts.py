@@ -61,6 +61,9 @@ def put(table, *fields):
 
 
 def setting(name, value):
+    # A figure as gnuplot reads it alike: there 010 is octal, and 09 an error.
+    if isinstance(value, str) and number(value) is not None:
+        value = format(float(value), ".15g")
     put("settings.txt", f"{name}={value}")
 
 
