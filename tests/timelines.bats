@@ -198,7 +198,7 @@ for i in range(100):
 PY
 }
 
-@test "trace2gantt --stats on 200,000 lock spans over 2,000 threads: seconds, not minutes" {
+@test "trace2gantt on 200,000 lock spans over 2,000 threads, and on 100,000 processes: seconds, not minutes" {
     # (The statistics summed every span once per lane: about a minute here.)
     /usr/bin/python3 -c 'import json, sys
 events = [{"name": "gil", "cat": "gil", "ph": "X", "ts": i * 10, "dur": 5, "pid": 7, "tid": 1 + i % 2000}
@@ -207,6 +207,13 @@ json.dump({"traceEvents": events}, open(sys.argv[1], "w"))' "$BATS_TEST_TMPDIR/l
     run -0 timeout 20 "$T2G" --stats "$BATS_TEST_TMPDIR/long.json" "$BATS_TEST_TMPDIR"
     [ "$(wc -l <"$BATS_TEST_TMPDIR/stats.dat")" -eq 2000 ]
     [ "$(head -n1 "$BATS_TEST_TMPDIR/stats.dat")" = "$(printf '1\theld 0%%  waited 0%%  took over 99x  badness 0/100 = 0.00')" ]
+    # (The lanes of each process were looked up among all lanes: minutes.)
+    /usr/bin/python3 -c 'import json, sys
+events = [{"name": "r", "cat": "request", "ph": "X", "ts": i, "dur": 1, "pid": 1 + i, "tid": 1} for i in range(100000)]
+json.dump({"traceEvents": events}, open(sys.argv[1], "w"))' "$BATS_TEST_TMPDIR/pids.json"
+    run -0 timeout 20 "$T2G" "$BATS_TEST_TMPDIR/pids.json" "$BATS_TEST_TMPDIR"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/lanes.dat")" -eq 100000 ]
+    [ "$(sed -n 2p "$BATS_TEST_TMPDIR/lanes.dat")" = "$(printf '2\tpid 2')" ]
 }
 
 @test "a hostile name never reaches gnuplot as code: refused, or drawn as plain text" {
