@@ -584,6 +584,25 @@ csv.writer(open(sys.argv[1], "w"), lineterminator="\n").writerows(rows)' "$dir/r
     [ "$(csv_get "$dir/summary.csv" runs | paste -sd+ | bc)" -eq 4 ]
 }
 
+@test "scripts/summarize on 20,000 configurations of a lesson with a baseline, or of one without: seconds, not minutes" {
+    dir=$BATS_TEST_TMPDIR
+    # 20,000 rows of cpu_sync (each of its own --tasks), then of race (each
+    # of its own --workers). (Each configuration looked through all the
+    # others, for its best against a baseline or for a manager: minutes.)
+    /usr/bin/python3 -c 'import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+header = rows[0]
+for lesson, column, out in (("cpu_sync", "tasks", sys.argv[2]), ("race", "workers", sys.argv[3])):
+    row = next(r for r in rows if r[header.index("experiment")] == lesson)
+    many = [row[:header.index(column)] + [str(k)] + row[header.index(column) + 1:] for k in range(1, 20001)]
+    csv.writer(open(out, "w"), lineterminator="\n").writerows([header] + many)' \
+        "$LAB_COPY/results/runs.csv" "$dir/cpu.csv" "$dir/race.csv"
+    for runs in cpu race; do
+        run -0 --separate-stderr timeout 20 "$LAB_TOP/scripts/summarize" --runs "$dir/$runs.csv" --out "$dir/$runs-summary.csv" --quiet
+        [ "$(wc -l <"$dir/$runs-summary.csv")" -eq 20001 ]
+    done
+}
+
 @test "runs from two machines: the summary says so, naming each one's first line" {
     dir=$BATS_TEST_TMPDIR
     head -n 5 "$LAB_COPY/results/runs.csv" >"$dir/runs.csv"
