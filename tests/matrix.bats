@@ -731,6 +731,11 @@ for lesson, column, out in (("cpu_sync", "tasks", sys.argv[2]), ("race", "worker
         run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.csv" --out "$out" --quiet
     done
     cmp "$runs" "$dir/runs.csv"
+    # Nor may the table beside the summary (SUMMARY.md) land on the runs.
+    cp "$runs" "$dir/runs.md"
+    run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.md" --out "$dir/runs.csv" --quiet
+    [ "${stderr_lines[0]}" = "scripts/summarize: --out puts its table, $dir/runs.md, over the runs file" ]
+    cmp "$runs" "$dir/runs.md"
 }
 
 # A plan of one slow configuration, for the runs that overlap below.
