@@ -317,6 +317,39 @@ quick_repeat() {
     run -2 --separate-stderr "$LAB_TOP/scripts/plot" --bogus
 }
 
+@test "scripts/run: an --out that is empty or a folder is refused before the run; LAB_RUN_INDEX=08 is a number; a pipe gets one header" {
+    fake_lesson "$BATS_TEST_TMPDIR/fake"
+    for out in "" "$BATS_TEST_TMPDIR"; do
+        FAKE_EXIT=9 run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/fake"
+        [ "${stderr_lines[0]}" = "scripts/run: --out wants a file, not '$out'" ]
+    done
+    # (A leading zero was octal to bash's arithmetic: no progress line, an error.)
+    out=$BATS_TEST_TMPDIR/runs.csv
+    LAB_RUN_INDEX=08 LAB_RUN_TOTAL=09 run -0 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 2 -- "$BATS_TEST_TMPDIR/fake"
+    [ "$stderr" = "$(printf '[8/09] fake_threads workload=nap tasks=1 workers=2: 0 s\n[9/09] fake_threads workload=nap tasks=1 workers=2: 0 s')" ]
+    # Into a pipe: the header once (it came before every row), then the rows.
+    "$LAB_TOP/scripts/run" --out /dev/stdout --repeat 3 --quiet -- "$BATS_TEST_TMPDIR/fake" | cat >"$BATS_TEST_TMPDIR/piped.csv"
+    rows_are_whole "$BATS_TEST_TMPDIR/piped.csv"
+    [ "$(grep -c '^timestamp,' "$BATS_TEST_TMPDIR/piped.csv")" -eq 1 ]
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/piped.csv")" -eq 4 ]
+}
+
+@test "scripts/run: a record after three million lines of output, a record of 100,000 pairs: seconds, not a minute" {
+    # (Read line by line by bash, they took some 20 s.)
+    printf '#!/bin/sh\nseq 3000000\nprintf "experiment=fake_threads seconds=0.5"\n' >"$BATS_TEST_TMPDIR/chatty"
+    chmod +x "$BATS_TEST_TMPDIR/chatty"
+    out=$BATS_TEST_TMPDIR/runs.csv
+    run -0 --separate-stderr timeout 8 "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/chatty"
+    [ "$(csv_get "$out" experiment 1)" = fake_threads ]
+    [ "$(csv_get "$out" seconds 1)" = 0.5 ]
+    # (A string grown pair by pair: a minute.)
+    printf '#!/bin/sh\nprintf "experiment=fake_threads seconds=0.5"\nseq 100000 | sed "s/^/ x=/" | tr -d "\\n"\necho\n' >"$BATS_TEST_TMPDIR/pairs"
+    chmod +x "$BATS_TEST_TMPDIR/pairs"
+    run -0 --separate-stderr timeout 15 "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/pairs"
+    [ "$(csv_get "$out" extra 2 | wc -w)" -eq 100000 ]
+    [ "$(csv_get "$out" extra 2 | cut -d' ' -f 99999-)" = "x=99999 x=100000" ]
+}
+
 @test "scripts/run refuses to append to a file with other columns" {
     out=$BATS_TEST_TMPDIR/runs.csv
     echo "a,b,c" >"$out"
@@ -446,6 +479,26 @@ PLAN
     [ ! -e "$dir/runs.csv" ]
 }
 
+@test "a plan line without its words, a sweep of no value, a lesson out of --bin: refused with the line number; --out a folder refused" {
+    dir=$BATS_TEST_TMPDIR
+    # (Each was a bash error, a launcher without a command, a line dropped
+    # unseen, or a program run from outside bin/.)
+    for line in "launch" "define" "launch io_sync" "test io_sync --workers {}" "test io_sync --workers {3..1}" \
+        "test ../scripts/labserver status"; do
+        printf '%s\n' "# line 1" "$line" "test io_sync --requests 1" >"$dir/plan"
+        run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/runs.csv"
+        [[ "$stderr" == "scripts/matrix: $dir/plan:2: "* ]] || { echo "$line: $stderr" >&2; false; }
+        [ "${#stderr_lines[@]}" -eq 1 ]
+    done
+    [[ "$stderr" == *"'../scripts/labserver' is not a lesson of $LAB_BIN" ]]
+    [ ! -e "$dir/runs.csv" ]
+    # --out a folder: refused, not moved aside as the previous runs.
+    mkdir -p "$dir/results/keep"
+    run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/results/keep"
+    [ "${stderr_lines[0]}" = "scripts/matrix: --out wants a file, not '$dir/results/keep'" ]
+    [ -d "$dir/results/keep" ] && [ ! -e "$dir/results/keep.prev.csv" ]
+}
+
 @test "a full disk: scripts/run appends a row whole or not at all, and the next is not glued on" {
     fake_lesson "$BATS_TEST_TMPDIR/fake"
     out=$BATS_TEST_TMPDIR/runs.csv
@@ -517,6 +570,39 @@ PLAN
     run -1 grep -E 'inf|nan' "$dir/big-summary.csv"
 }
 
+@test "a runs file with a field of 1 MB and a byte that is not UTF-8: that row is left out by its line, not the file" {
+    dir=$BATS_TEST_TMPDIR
+    head -n 6 "$LAB_COPY/results/runs.csv" >"$dir/runs.csv"
+    # (csv's limit of 128 kB per field, and a stray byte, each refused the whole file.)
+    /usr/bin/python3 -c 'import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+rows[1][rows[0].index("command")] = "a" * 1000000
+csv.writer(open(sys.argv[1], "w"), lineterminator="\n").writerows(rows)' "$dir/runs.csv"
+    sed -i '4s/,/,\xff/' "$dir/runs.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.csv" --out "$dir/summary.csv" --quiet
+    [ "$stderr" = "scripts/summarize: $dir/runs.csv:4: bytes that are not UTF-8: row left out" ]
+    [ "$(csv_get "$dir/summary.csv" runs | paste -sd+ | bc)" -eq 4 ]
+}
+
+@test "scripts/summarize on 20,000 configurations of a lesson with a baseline, or of one without: seconds, not minutes" {
+    dir=$BATS_TEST_TMPDIR
+    # 20,000 rows of cpu_sync (each of its own --tasks), then of race (each
+    # of its own --workers). (Each configuration looked through all the
+    # others, for its best against a baseline or for a manager: minutes.)
+    /usr/bin/python3 -c 'import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+header = rows[0]
+for lesson, column, out in (("cpu_sync", "tasks", sys.argv[2]), ("race", "workers", sys.argv[3])):
+    row = next(r for r in rows if r[header.index("experiment")] == lesson)
+    many = [row[:header.index(column)] + [str(k)] + row[header.index(column) + 1:] for k in range(1, 20001)]
+    csv.writer(open(out, "w"), lineterminator="\n").writerows([header] + many)' \
+        "$LAB_COPY/results/runs.csv" "$dir/cpu.csv" "$dir/race.csv"
+    for runs in cpu race; do
+        run -0 --separate-stderr timeout 20 "$LAB_TOP/scripts/summarize" --runs "$dir/$runs.csv" --out "$dir/$runs-summary.csv" --quiet
+        [ "$(wc -l <"$dir/$runs-summary.csv")" -eq 20001 ]
+    done
+}
+
 @test "runs from two machines: the summary says so, naming each one's first line" {
     dir=$BATS_TEST_TMPDIR
     head -n 5 "$LAB_COPY/results/runs.csv" >"$dir/runs.csv"
@@ -557,6 +643,58 @@ PLAN
     done
 }
 
+@test "zero and missing figures in a summary: those rows are left out of the charts, and gnuplot never fails" {
+    dir=$BATS_TEST_TMPDIR
+    # (Each stopped gnuplot on a log axis, a division or an empty setting,
+    # and with it every chart after it.)
+    mlr --icsv --ocsv put '
+        $experiment == "io_threads" && $workers == 5 { $median_s = "0" }
+        $experiment == "io_async" { $tasks = "" }
+        $experiment == "cpu_threads" && $workers == 1 { $workers = "0" }
+        $experiment == "cpu_sync" { $median_s = "0.000000" }
+        $experiment == "sum_chunks_manager" && $chunks == 4 { $chunks = "" }
+        $experiment == "race" && $workers == 2 { $workers = "0" }' \
+        "$LAB_COPY/results/summary.csv" >"$dir/summary.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots" --data "$dir/data"
+    [[ "$stderr" != *'.gp" line'* ]]
+    [ "$(grep -c 'a figure of io_.* is 0 or missing: row left out of the I/O charts' <<<"$stderr")" -eq 4 ]
+    [[ "$stderr" == *'workers "0" is not 1 or more: row left out of cpu_speedup'* ]]
+    # Without its sequential time the GIL chart has no bars.
+    [[ "$stderr" == *"no rows for gil in $dir/summary.csv: skipped"* ]]
+    for chart in io_models io_workers cpu_speedup manager race; do
+        is_png "$dir/plots/$chart.png"
+    done
+    [ "$(cat "$dir/data/manager_manager.dat" "$dir/data/manager_shared-memory.dat" | wc -l)" -eq 2 ]
+    [ "$(cut -f1 "$dir/data/race_plain.dat")" = 1 ]
+}
+
+@test "a figure with a leading zero reaches gnuplot as the number it is (010 was octal there, 08 an error)" {
+    dir=$BATS_TEST_TMPDIR
+    mlr --icsv --ocsv put '$experiment =~ "^io_" { $tasks = "0" . $tasks } $experiment == "sum_chunks_manager" && $chunks == 4 { $chunks = "08" }' \
+        "$LAB_COPY/results/summary.csv" >"$dir/summary.csv"
+    run -0 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$dir/summary.csv" --out "$dir/plots" --data "$dir/data"
+    grep -qx 'requests=20' "$dir/data/settings.txt"
+    grep -qx 'max_chunks=8' "$dir/data/settings.txt"
+    grep -q '>20 downloads, each answered after 10 ms' "$dir/plots/io_models.svg"
+    is_png "$dir/plots/manager.png"
+}
+
+@test "a chart gnuplot fails on keeps its old files, and the charts after it are still drawn" {
+    dir=$BATS_TEST_TMPDIR
+    mkdir -p "$dir/fake" "$dir/plots"
+    echo old >"$dir/plots/io_models.png"
+    printf '#!/bin/sh\ncase "$*" in *io_models.gp*) echo "io_models.gp: broken" >&2; exit 1 ;; esac\nexec %s "$@"\n' \
+        "$(command -v gnuplot)" >"$dir/fake/gnuplot"
+    chmod +x "$dir/fake/gnuplot"
+    PATH=$dir/fake:$PATH run -1 --separate-stderr "$LAB_TOP/scripts/plot" --summary "$LAB_COPY/results/summary.csv" --out "$dir/plots"
+    [[ "$stderr" == *"gnuplot failed on plots/io_models.gp: $dir/plots/io_models.png and .svg are left as they were"* ]]
+    [ "${stderr_lines[-1]}" = "scripts/plot: 1 charts failed" ]
+    [ "$(cat "$dir/plots/io_models.png")" = old ]
+    for chart in io_workers cpu_speedup manager gil race; do
+        is_png "$dir/plots/$chart.png"
+    done
+}
+
 @test "a chart is replaced only once the new one is whole" {
     dir=$BATS_TEST_TMPDIR
     mkdir -p "$dir/plots" "$dir/fake"
@@ -593,6 +731,11 @@ PLAN
         run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.csv" --out "$out" --quiet
     done
     cmp "$runs" "$dir/runs.csv"
+    # Nor may the table beside the summary (SUMMARY.md) land on the runs.
+    cp "$runs" "$dir/runs.md"
+    run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.md" --out "$dir/runs.csv" --quiet
+    [ "${stderr_lines[0]}" = "scripts/summarize: --out puts its table, $dir/runs.md, over the runs file" ]
+    cmp "$runs" "$dir/runs.md"
 }
 
 # A plan of one slow configuration, for the runs that overlap below.

@@ -151,6 +151,8 @@ print(int(min(e["ts"] for e in events if e.get("cat") == "gil-wait") // 1000))' 
     make_trace "$t" '"thread 1"' 'NaN';                refused "$t"
     make_trace "$t" '"thread 1"' '1e400';              refused "$t"
     make_trace "$t" '"thread 1"' '-5';                 refused "$t"
+    # (A whole number of 5000 digits was a traceback: Python reads 4300 at most.)
+    make_trace "$t" '"thread 1"' "1$(printf '0%.0s' {1..5000})"; refused "$t"
     make_trace "$t" '"thread 1"' '1000, "ts": 2000';   refused "$t"
     make_trace "$t" '"thread 1"' '1000, "cmd": "x"';   refused "$t"
     make_trace "$t" '"thread 1"' 1000 '{"name":"gil","cat":"gil\"x","ph":"X","ts":1,"dur":1,"pid":7,"tid":1}'
@@ -194,6 +196,24 @@ for i in range(100):
             (r.returncode == 2 and r.stderr.count(b"\n") != 1):
         sys.exit("mangled trace %d: exit %d: %r" % (i, r.returncode, r.stderr[-300:]))
 PY
+}
+
+@test "trace2gantt on 200,000 lock spans over 2,000 threads, and on 100,000 processes: seconds, not minutes" {
+    # (The statistics summed every span once per lane: about a minute here.)
+    /usr/bin/python3 -c 'import json, sys
+events = [{"name": "gil", "cat": "gil", "ph": "X", "ts": i * 10, "dur": 5, "pid": 7, "tid": 1 + i % 2000}
+          for i in range(200000)]
+json.dump({"traceEvents": events}, open(sys.argv[1], "w"))' "$BATS_TEST_TMPDIR/long.json"
+    run -0 timeout 20 "$T2G" --stats "$BATS_TEST_TMPDIR/long.json" "$BATS_TEST_TMPDIR"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/stats.dat")" -eq 2000 ]
+    [ "$(head -n1 "$BATS_TEST_TMPDIR/stats.dat")" = "$(printf '1\theld 0%%  waited 0%%  took over 99x  badness 0/100 = 0.00')" ]
+    # (The lanes of each process were looked up among all lanes: minutes.)
+    /usr/bin/python3 -c 'import json, sys
+events = [{"name": "r", "cat": "request", "ph": "X", "ts": i, "dur": 1, "pid": 1 + i, "tid": 1} for i in range(100000)]
+json.dump({"traceEvents": events}, open(sys.argv[1], "w"))' "$BATS_TEST_TMPDIR/pids.json"
+    run -0 timeout 20 "$T2G" "$BATS_TEST_TMPDIR/pids.json" "$BATS_TEST_TMPDIR"
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/lanes.dat")" -eq 100000 ]
+    [ "$(sed -n 2p "$BATS_TEST_TMPDIR/lanes.dat")" = "$(printf '2\tpid 2')" ]
 }
 
 @test "a hostile name never reaches gnuplot as code: refused, or drawn as plain text" {
@@ -253,6 +273,23 @@ SH
     [ -z "$(find "$out" -name '.timeline_*')" ]
 }
 
+@test "a chart of 1500 lanes is refused in one line, its old file kept, the next chart drawn" {
+    dir=$BATS_TEST_TMPDIR
+    mkdir -p "$dir/plots"
+    echo old >"$dir/plots/timeline_wide.png"
+    # (A PNG past 32767 pixels tall: cairo refused it in words of its own.)
+    /usr/bin/python3 -c 'import json, sys
+events = [{"name": "r", "cat": "request", "ph": "X", "ts": t, "dur": 1, "pid": 7, "tid": t} for t in range(1, 1501)]
+json.dump({"traceEvents": events}, open(sys.argv[1], "w"))' "$dir/wide.json"
+    make_trace "$dir/narrow.json" '"thread 1"' 1000
+    printf '%s\n' "run wide io_sync" "run narrow io_sync" "chart wide W" "panel wide wide all w" \
+        "chart narrow N" "panel narrow narrow all n" >"$dir/plan"
+    run -1 --separate-stderr "$LAB_TOP/scripts/timelines" --draw-only --plan "$dir/plan" --traces "$dir" --out "$dir/plots"
+    [ "${stderr_lines[0]}" = "scripts/timelines: chart wide: 1500 lanes, more than a chart can hold (1000): $dir/plots/timeline_wide.png left as it was" ]
+    [ "$(cat "$dir/plots/timeline_wide.png")" = old ]
+    real_chart "$dir/plots/timeline_narrow"
+}
+
 @test "scripts/timelines: bad usage and a bad plan exit 2 with a message" {
     run -2 "$LAB_TOP/scripts/timelines" --bogus
     [[ "${lines[0]}" == "scripts/timelines: unknown argument '--bogus'" ]]
@@ -262,6 +299,16 @@ SH
     printf 'run x io_sync\nchart io T\npanel io x 5-x t\n' >"$BATS_TEST_TMPDIR/plan"
     run -2 "$LAB_TOP/scripts/timelines" --plan "$BATS_TEST_TMPDIR/plan" --draw-only
     [[ "$output" == *"neither all, FROM-TO nor busiest"* ]]
+    # Refused at their line, before any run: a window that trace2gantt would
+    # refuse after the runs, and a lesson that is not a program of --bin.
+    for line in "panel io x 70-20 t" "panel io x 5-5 t" "panel io x busiest:0 t"; do
+        printf 'run x io_sync\nchart io T\n%s\n' "$line" >"$BATS_TEST_TMPDIR/plan"
+        run -2 "$LAB_TOP/scripts/timelines" --plan "$BATS_TEST_TMPDIR/plan" --draw-only
+        [[ "$output" == "scripts/timelines: $BATS_TEST_TMPDIR/plan:3: window '"* ]]
+    done
+    printf 'run x ../scripts/labserver stop\nchart io T\n' >"$BATS_TEST_TMPDIR/plan"
+    run -2 "$LAB_TOP/scripts/timelines" --plan "$BATS_TEST_TMPDIR/plan" --draw-only
+    [ "$output" = "scripts/timelines: $BATS_TEST_TMPDIR/plan:1: '../scripts/labserver' is not a lesson name" ]
     run -2 "$T2G" --from 5 "$LAB_TOP/tests/data/trace_gil.json" "$BATS_TEST_TMPDIR"
     [ "${#lines[@]}" -eq 1 ]
 }

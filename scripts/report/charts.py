@@ -46,6 +46,8 @@ NUMBERS = ("tasks size workers latency_ms chunks ops median_s min_s max_s ideal_
 IMPLS = ("cpython", "emulated")
 GIL_NUMBERS = ("workers switch_interval_us pinned median_s baseline_s gil_switches switches_est alone_ms"
                " beside_cpu_ms").split()
+# What the I/O charts draw of a row (on log axes).
+IO_FIGURES = ("workers", "latency_ms", "median_s", "min_s", "max_s", "ideal_s")
 NOTHING = ["-", "-"]
 FIRST_MODES = ("plain", "mutex", "atomic")
 # The bars of io_models, in this order.
@@ -59,6 +61,9 @@ def put(table, *fields):
 
 
 def setting(name, value):
+    # A figure as gnuplot reads it alike: there 010 is octal, and 09 an error.
+    if isinstance(value, str) and number(value) is not None:
+        value = format(float(value), ".15g")
     put("settings.txt", f"{name}={value}")
 
 
@@ -96,7 +101,17 @@ put("machine.txt", f"{cpus} cores, {kept[0].get('cpu_model', '')}" if kept else 
 setting("cpus", cpus if num(cpus) > 0 else 1)
 
 # ---- I/O: the requests and latency with most rows (the first to get there).
-io = [r for r in kept if r["experiment"].startswith("io_") and r["latency_ms"] and r["median_s"]]
+# Both charts are on log axes, and the ideal divides by the requests: a
+# row whose figures are not all above 0 (a zero time, a count of 0) would
+# stop gnuplot, and every chart after it with it.
+io = []
+for r in kept:
+    if not r["experiment"].startswith("io_") or not r["latency_ms"] or not r["median_s"]:
+        continue
+    if num(r["tasks"]) < 1 or any(num(r[k]) <= 0 for k in IO_FIGURES):
+        say(f'{summary}:{r["_line"]}: a figure of {r["experiment"]} is 0 or missing: row left out of the I/O charts')
+        continue
+    io.append(r)
 count = defaultdict(int)
 size = None   # the leader so far (None: counted 0)
 for r in io:
@@ -139,6 +154,10 @@ for r in kept:
     if not re.fullmatch("[a-z][a-z0-9_]*", w):
         say(f'{summary}:{r["_line"]}: workload "{w}" is not a lower-case word: row left out of cpu_speedup')
         continue
+    # (Its axis starts at 1 worker.)
+    if num(r["workers"]) < 1:
+        say(f'{summary}:{r["_line"]}: workers "{r["workers"]}" is not 1 or more: row left out of cpu_speedup')
+        continue
     if size_of.setdefault(w, (r["tasks"], r["size"])) != (r["tasks"], r["size"]):
         continue
     if r["model"] == "sync":
@@ -162,14 +181,17 @@ gil_s = {}
 for r in kept:
     same_size = size_of.get(r["workload"]) == (r["tasks"], r["size"])
     at_cores = r["model"] == "sync" or num(r["workers"]) == num(cpus)
-    if r["experiment"].startswith("cpu_") and r["median_s"] and same_size and at_cores:
+    if r["experiment"].startswith("cpu_") and num(r["median_s"]) > 0 and same_size and at_cores:
         gil_s[r["workload"], r["model"]] = r["median_s"]
-gil_workloads = [w for w, m in gil_s if m == "threads-gil"]
+# (Each bar is a time over the sequential one: a workload without it has none.)
+gil_workloads = [w for w, m in gil_s if m == "threads-gil" and (w, "sync") in gil_s]
 if gil_workloads:
     setting("gil_workloads", words(gil_workloads))
 
 # ---- The manager lesson: sets per second against the number of children.
-manager = [r for r in kept if r["experiment"] == "sum_chunks_manager" and num(r["ops_per_s"]) > 0]
+# (Both axes are logarithmic: no 0 on either.)
+manager = [r for r in kept if r["experiment"] == "sum_chunks_manager" and num(r["ops_per_s"]) > 0
+           and num(r["chunks"]) > 0]
 for r in manager:
     put(f"manager_{r['model']}.dat", r["chunks"], r["ops_per_s"], r["ops"])
 if manager:
@@ -187,7 +209,7 @@ for r in sorted(kept, key=lambda r: num(r["workers"])):
     # The extra column's NAME=VALUE pairs.
     extra = extra_pairs(r.get("extra", ""))
     lost, expected, ns = (number(extra.get(k)) for k in ("lost", "expected", "ns_per_increment"))
-    if re.fullmatch("[a-z]+", r["model"]) and re.fullmatch("[0-9]+", r["workers"]) \
+    if re.fullmatch("[a-z]+", r["model"]) and re.fullmatch("[1-9][0-9]*", r["workers"]) \
             and lost is not None and expected and ns is not None:
         lost_pct = "%.3f" % (lost / expected * 100)
         put(f"race_{r['model']}.dat", r["workers"], lost_pct, extra["ns_per_increment"])

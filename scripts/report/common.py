@@ -42,10 +42,13 @@ def number(text):
 # `required`, a field of `names` that is not a plain name, or one of
 # `numbers` that is neither empty nor a plain number. A file without one
 # of those columns, or of `columns`, or with one twice, is refused (exit
-# 2). A byte-order mark is skipped.
+# 2). A byte-order mark is skipped. A row with bytes that are not UTF-8
+# (read as U+FFFD) is left out too, not the whole file; and a long field
+# (a record of 1 MB) is read: csv's limit of 128 kB would refuse the file.
 def rows(path, names=(), numbers=(), required=(), columns=()):
+    csv.field_size_limit(1 << 30)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
             reader = csv.reader(f)
             header = next(reader, None) or []
             for k in (*columns, *names, *numbers, *required):
@@ -58,7 +61,9 @@ def rows(path, names=(), numbers=(), required=(), columns=()):
             for fields in reader:
                 row = dict(zip(header, fields))
                 problem = None
-                if len(fields) < len(header):
+                if any("\ufffd" in field for field in fields):
+                    problem = "bytes that are not UTF-8"
+                elif len(fields) < len(header):
                     problem = "a short row (torn, or a column missing)"
                 elif len(fields) > len(header):
                     problem = "more fields than columns"
@@ -78,7 +83,7 @@ def rows(path, names=(), numbers=(), required=(), columns=()):
                     kept.append(row)
                 line = reader.line_num + 1
             return kept
-    except (OSError, csv.Error, UnicodeDecodeError) as e:
+    except (OSError, csv.Error) as e:
         die(f"cannot read {path}: {e}")
 
 
