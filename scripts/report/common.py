@@ -18,6 +18,7 @@ ME = os.environ.get("LAB_ME", "scripts/report")
 # that becomes infinite as a float.
 PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]+)?")
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]*")
+CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def say(message):
@@ -38,9 +39,10 @@ def number(text):
 
 # The rows of a CSV file as dicts, each with the line it starts on in
 # row["_line"]. A row is left out, with one line on stderr naming the file
-# and line, when it has too few or too many fields, an empty field among
-# `required`, a field of `names` that is not a plain name, or one of
-# `numbers` that is neither empty nor a plain number. A file without one
+# and line, when it has too few or too many fields, a control character (a
+# line break, a tab) in a field, an empty field among `required`, a field
+# of `names` that is not a plain name, or one of `numbers` that is neither
+# empty nor a plain number. A file without one
 # of those columns, or of `columns`, or with one twice, is refused (exit
 # 2). A byte-order mark is skipped. A row with bytes that are not UTF-8
 # (read as U+FFFD) is left out too, not the whole file; and a long field
@@ -67,6 +69,12 @@ def rows(path, names=(), numbers=(), required=(), columns=()):
                     problem = "a short row (torn, or a column missing)"
                 elif len(fields) > len(header):
                     problem = "more fields than columns"
+                # No file the lab reads has one: scripts/run writes a line
+                # break or a tab as a space. One would break a line of the
+                # text, a Markdown table or a chart's data file.
+                for k, field in row.items():
+                    if problem is None and CONTROL.search(field):
+                        problem = f"{k} holds a tab, a line break or another control character"
                 for k in required:
                     if problem is None and row[k] == "":
                         problem = f"no {k} (a torn row?)"

@@ -256,7 +256,7 @@ if step == "jobs":
     if only and report_only == "0" and os.path.exists(runs_csv) and os.path.getsize(runs_csv) > 0:
         # Read whole first (a file it cannot read stops here), its header as rows() reads it (after a BOM).
         runs = [run for run in rows(runs_csv) if run.get("tag", "").split("/")[0] not in only]
-        with open(runs_csv, newline="", encoding="utf-8-sig") as f:
+        with open(runs_csv, newline="", encoding="utf-8-sig", errors="replace") as f:
             header = next(csv.reader(f), [])
         with open(f"{work}/kept.csv", "w", newline="") as f:
             kept = csv.writer(f, lineterminator="\n")
