@@ -74,6 +74,14 @@ refuses() {
         refuses env -u LAB_URL "$PYDIR/$twin.py" --requests 3
         [[ "$stderr" == *LAB_URL* ]]
     done
+    # What lab_options.c refuses before any request (tests/hardening.bats).
+    for bad in "http://127.0.0.1:99999/" "http://[::1" "http://:80/" "http://a!b/" \
+               "http://127.0.0.1/x"$'\n'"y"; do
+        refuses "$PYDIR/io_sync.py" --url "$bad"
+        [[ "$stderr" == *"--url: "* ]]
+        refuses env LAB_URL="$bad" "$PYDIR/io_sync.py"
+        [[ "$stderr" == *"LAB_URL: "* ]]
+    done
     refuses "$PYDIR/io_sync.py" --url "$url" --workers 2
     refuses "$PYDIR/io_convoy.py" --url "$url" --workers 2
     refuses "$PYDIR/io_convoy.py" --url "$url" --switch-interval-us 0

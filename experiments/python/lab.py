@@ -99,11 +99,23 @@ class Parser(argparse.ArgumentParser):
                           type=lambda text: number(name, text, least, most))
 
 
-def check_url(url):
-    host = url.partition("://")[2]
-    if (not url.startswith(("http://", "https://")) or not host
-            or host.startswith("/") or re.search(r"\s", url)):
-        usage_error(f"'{url}' is not an http:// or https:// URL")
+# What lab_options.c's check_url takes: http(s)://, a user@ if any, a host
+# name (letters, digits, - . _ ~ %, or non-ASCII) or an IPv6 address in
+# brackets, then ":port" (1 to 65535) or ":" or nothing, then / ? # or the end.
+URL = re.compile(r"https?://([^/?#]*@)?([-.\w~%\x80-\U0010ffff]+|\[[0-9A-Fa-f:.]+\])"
+                 r"(:[0-9]*)?([/?#].*)?", re.ASCII)
+
+
+def check_url(url, source="--url"):
+    """Refuse once what every request would fail on (see check_url in lab_options.c)."""
+    bad = re.search(r"[\x00-\x20\x7f]", url)
+    if bad:     # not echoed whole: a line break would make the message two lines
+        usage_error(f"{source}: a URL holds no space or control character "
+                    f"(one follows '{url[:bad.start()]}')")
+    match = URL.fullmatch(url)
+    port = match and match.group(3)
+    if not match or (port and port != ":" and not 1 <= int(port[1:]) <= 65535):
+        usage_error(f"{source}: '{url}' is not an http:// or https:// URL")
 
 
 def io_options(summary, default_workers, max_workers, accept_gil=False, argv=None):
@@ -120,12 +132,14 @@ def io_options(summary, default_workers, max_workers, accept_gil=False, argv=Non
     if accept_gil:
         gil_options(p)
     o = p.parse_args(argv)
+    source = "--url"
     if not o.url:
         if not os.environ.get("LAB_URL"):
             usage_error("no URL: give --url or set LAB_URL (scripts/labserver url prints one)")
         o.url = [os.environ["LAB_URL"]]
+        source = "LAB_URL"
     for url in o.url:
-        check_url(url)
+        check_url(url, source)
     if o.workers == 0 or o.workers > o.requests:
         o.workers = o.requests      # no idle workers
     return o
