@@ -125,6 +125,12 @@ void lab_parse(int argc, char **argv, const char *summary,
 
     lab_main_pid = getpid();
     hold_standard_fds();
+    /* A reader that has gone (`| head -n 0`) must not kill us by SIGPIPE in
+     * the middle of a printf: that left --trace's temporary file behind and
+     * no trace. Ignored, the write fails (EPIPE) and lab_finish says so and
+     * exits 1, as for a full disk. A forked child that writes to a parent
+     * gone sees EPIPE too, and exits. */
+    signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; opts[i].name; i++) {
         if (n >= MOST - COMMON - 2)
             lab_die("too many options in the lesson's table");
