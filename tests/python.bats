@@ -283,6 +283,21 @@ refuses() {
     done
 }
 
+@test "a twin's record that cannot be written: >/dev/full, a closed stdout or a reader gone is exit 1 with one line, as in C" {
+    need requests aiohttp
+    for twin in "${IO_PAIRS[@]}"; do
+        record_unwritable request "$PYDIR/$twin.py" --url "$LAB_BASE/delay?bytes=1" --requests 3
+    done
+    for twin in "${CPU_PAIRS[@]}"; do
+        record_unwritable task "$PYDIR/$twin.py" --tasks 3 --size 1000
+    done
+    # --help too: exit 1, not a traceback (or 0 with the help lost).
+    run -1 --separate-stderr bash -c 'exec "$@" >/dev/full' _ "$PYDIR/io_sync.py" --help
+    [ "$stderr" = "io_sync.py: write error on standard output: No space left on device" ]
+    run -1 --separate-stderr bash -c 'exec "$@" >&-' _ "$PYDIR/io_sync.py" --help
+    [ "$stderr" = "io_sync.py: write error on standard output: Bad file descriptor" ]
+}
+
 @test "make python links every twin into the programs' folder; the plan's python lines name them" {
     need
     bindir=$BATS_TEST_TMPDIR/bin

@@ -71,15 +71,84 @@ def number(option, text, least, most):
     return value
 
 
+class Stdout:
+    """sys.stdout, but a write that fails (a full disk, a reader gone, a
+    descriptor closed) is kept for the end, as C's stdio keeps its error
+    flag, instead of raised from the middle of a print as a traceback:
+    stdout_written() then says so in one line, and the twin exits 1."""
+
+    def __init__(self, stream):
+        self.stream, self.error = stream, None
+
+    def write(self, text):
+        if self.error is None:
+            try:
+                self.stream.write(text)
+            except OSError as error:
+                self.failed(error)
+        return len(text)
+
+    def flush(self):
+        if self.error is None:
+            try:
+                self.stream.flush()
+            except OSError as error:
+                self.failed(error)
+
+    def failed(self, error):
+        self.error = error
+        # What is still buffered would fail again as Python exits, with a
+        # message of its own: let it go to /dev/null.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self.stream.fileno())
+        os.close(null)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def guard_stdout():
+    """Wrap sys.stdout in Stdout. A twin started with stdout closed has none
+    (Python sets it to None, and print() then writes nothing, silently):
+    hold the descriptor on /dev/null, read only, so that a write fails as
+    it does in C (lab_options.c's hold_standard_fds)."""
+    if isinstance(sys.stdout, Stdout):
+        return
+    if sys.stdout is None:
+        try:
+            os.fstat(1)
+        except OSError:
+            os.open(os.devnull, os.O_RDONLY)    # the lowest free: 1
+        sys.stdout = open(1, "w", closefd=False)
+    sys.stdout = Stdout(sys.stdout)
+
+
+def stdout_written():
+    """Flush stdout: True, or one line on stderr (as lab_flush_stdout)."""
+    sys.stdout.flush()
+    error = getattr(sys.stdout, "error", None)
+    if error is not None:
+        print(f"{program()}: write error on standard output: {error.strerror}",
+              file=sys.stderr)
+    return error is None
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but every mistake is one line and exit 2; with the options
     every lesson takes (lab_options.c's common ones) after the twin's own."""
 
     def __init__(self, summary):
+        guard_stdout()
         super().__init__(prog=program(), description=summary)
 
     def error(self, message):
         usage_error(f"{message} (see --help)")
+
+    def exit(self, status=0, message=None):
+        # After --help: exit 1 if the help could not be written, as in C.
+        if status == 0 and not stdout_written():
+            status = 1
+        super().exit(status, message)
 
     def parse_args(self, argv=None):
         self.add_argument("--trace", metavar="FILE", help="write a trace of every unit of "
@@ -206,6 +275,7 @@ def record(**pairs):
 def exit_status(failures):
     """The end of every twin: write the trace (--trace), then the status."""
     written = trace.write()
+    written = stdout_written() and written
     if stop_signal:
         return 128 + stop_signal
     return 1 if failures or not written else 0
