@@ -104,6 +104,16 @@ PY
     diff -r "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 }
 
+@test "a URL of 3 kB, its {n} at the end: the same answers (a 2 kB buffer cut it, and every request was a 404)" {
+    letters_for 4096 >"$BATS_TEST_TMPDIR/letters"
+    pad=$(printf 'p%.0s' {1..3000})
+    hybrid_exits 0 --url "$LAB_BASE/letters?pad=$pad&n={n}" --iterations 2 --processes 2 --threads 2 \
+        --requests 5 --out "$BATS_TEST_TMPDIR/long"
+    expect errors 0
+    expect bytes 1000
+    for i in 0 1; do whole_file "$BATS_TEST_TMPDIR/long/iteration-$i.txt" "$i" 5; done
+}
+
 @test "failed requests are counted, exit 1, and their files still whole" {
     out="$BATS_TEST_TMPDIR/out"
     hybrid_exits 1 --url "$LAB_BASE/letters?n={n}" --url "$LAB_BASE/status/404" --iterations 2 \
