@@ -392,6 +392,8 @@ class Trace:
         """Check that path can be written, as trace.c does, or exit 2."""
         if path == "":
             usage_error("--trace: the file name is empty")
+        if os.path.islink(path):    # os.replace would replace the link, not its file
+            usage_error(f"--trace: '{path}' is a symbolic link: name the file itself")
         if os.path.exists(path) and not os.path.isfile(path):
             usage_error(f"--trace: '{path}' is not a regular file")
         try:
