@@ -149,6 +149,26 @@ PY
     done
 }
 
+@test "SIGTERM to one child alone: the parent says it died, exit 1 (it exited 0, its iteration lost unseen)" {
+    out="$BATS_TEST_TMPDIR/out"
+    "$LAB_BIN/io_hybrid" --url "$LAB_BASE/delay?s=0.2&bytes=5" --iterations 6 --processes 2 \
+        --threads 2 --requests 4 --out "$out" >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr" 3>&- &
+    pid=$!
+    wait_until "[ \$(pgrep -P $pid | wc -l) -ge 2 ]" 10
+    sleep 0.3
+    kids=$(pgrep -P "$pid")
+    victim=$(head -n 1 <<<"$kids")
+    kill -TERM "$victim"
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" = 1 ]
+    grep -q "^io_hybrid: child [01] (pid $victim) died: Terminated$" "$BATS_TEST_TMPDIR/stderr"
+    # shellcheck disable=SC2086
+    all_gone $kids
+    output=$(cat "$BATS_TEST_TMPDIR/stdout")
+    [ "$(record "done")" -lt 24 ]       # the iteration it had begun is not done
+}
+
 @test "bad --out: refused before any work, exit 2, one line, nothing made" {
     touch "$BATS_TEST_TMPDIR/a-file"
     for bad in "$BATS_TEST_TMPDIR/a-file" "$BATS_TEST_TMPDIR/a-file/below" "" "/proc/no/such"; do
