@@ -326,6 +326,34 @@ def join(child, show):
         show()
 
 
+def pool_results(results, total):
+    """The results of a Pool's imap_unordered over `total` tasks, as a for
+    loop over it gives them, but a worker that dies (killed, out of memory)
+    is seen. Pool starts another in its place and waits for the task it held
+    forever: the twin hung. The C lessons say which worker died and count its
+    task failed; here, one line for each, and (None, None) in its task's
+    place: trace.receive() makes that None, a failed task."""
+    import multiprocessing
+    workers = {child.pid for child in multiprocessing.active_children()}
+    received = lost = 0
+    while received + lost < total:
+        try:
+            result = results.next(timeout=0.1)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            alive = {child.pid for child in multiprocessing.active_children()}
+            for pid in sorted(workers - alive):
+                print(f"{program()}: a worker (pid {pid}) died; its task is lost",
+                      file=sys.stderr)
+                lost += 1
+                yield None, None
+            workers = alive
+            continue
+        received += 1
+        yield result
+
+
 def ignore_signals(exit_on_term=False):
     """For a child process: the parent ends it (SIGTERM), not ^C. With
     exit_on_term, SIGTERM raises SystemExit, so the child leaves through its
