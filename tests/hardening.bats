@@ -161,6 +161,14 @@ BAD_URLS=("http://127.0.0.1:99999/" "http://127.0.0.1:0/" "http://127.0.0.1:-1/"
     [[ "$output" == *"definitely lost"* ]]
 }
 
+@test "memcheck: a name that is no lesson in the folder is one line, exit 2 (it read as a lesson that FAILED)" {
+    for name in no_such_lesson ../bin/io_sync /bin/true; do
+        run -2 --separate-stderr env LAB_BIN="$LAB_BIN" "$LAB_TOP/scripts/memcheck" "$name"
+        [ "$stderr" = "scripts/memcheck: no lesson '$name' in $LAB_BIN" ] || { echo "$name: $stderr" >&2; false; }
+        [ -z "$output" ]
+    done
+}
+
 @test "limits that cannot work are refused up front: more workers than open files allow" {
     export LAB_URL=http://127.0.0.1:9/
     for cmd in "io_threads --workers 200 --requests 400" \
