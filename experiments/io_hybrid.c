@@ -10,7 +10,7 @@
  * after a Ctrl-C. The parent adds the counts up: the most common letter.
  * Fork hygiene [4] (procs.c): stdout is flushed before fork (or a child's
  * copy of the buffer prints twice), each child makes its own easy handles
- * and ends with _exit (no atexit handler runs). Request k of iteration i is number
+ * and ends by lab_child_exit (no atexit handler runs). Request k of iteration i is number
  * i x R + k, put for "{n}" in the URL: the lab server's /letters?n= gives
  * each 100 letters of its own, the same on every run.
  *
@@ -144,7 +144,7 @@ static _Noreturn void child_main(struct shared *sh, long long index)     /* [1] 
         run_iteration(sh, i, ws);
     for (long long t = 0; t < sh->threads; t++)
         fetch_kept_cleanup(&ws[t].k);
-    _exit(0);                       /* [4] */
+    lab_child_exit(0);              /* [4]; dies of an outside SIGTERM: not a success */
 }
 
 static struct shared *shown;    /* what show_progress draws */

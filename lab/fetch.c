@@ -232,17 +232,19 @@ void fetch_kept_cleanup(struct fetch_kept *k)
 {
     fetch_cleanup(&k->f);
     free(k->body);
-    k->body = NULL;
+    free(k->url);
+    k->body = k->url = NULL;
 }
 
 bool fetch_kept_run(struct fetch_kept *k, long long n, long long *bytes)
 {
     const char *url = k->all->urls[n % (long long)k->all->n_urls];
     const char *mark = strstr(url, "{n}");
-    if (mark)
-        snprintf(k->url, sizeof k->url, "%.*s%lld%s", (int)(mark - url), url, n, mark + 3);
-    else
-        snprintf(k->url, sizeof k->url, "%s", url);
+    free(k->url);
+    int made = mark ? asprintf(&k->url, "%.*s%lld%s", (int)(mark - url), url, n, mark + 3)
+                    : asprintf(&k->url, "%s", url);
+    if (made < 0)
+        lab_die("out of memory for request %lld's URL", n);
     k->opt.urls[0] = k->url;        /* fetch_prepare takes urls[n % 1] */
     k->opt.n_urls = 1;
     return fetch_run(&k->f, n, bytes);

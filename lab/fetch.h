@@ -62,7 +62,7 @@ struct fetch_kept {
     struct fetch f;                 /* first: the write callback gets &f */
     const struct lab_io *all;       /* the options as given */
     struct lab_io opt;              /* a copy, pointed at this request's URL */
-    char url[2048];
+    char *url;                      /* this request's URL (a fixed array cut a long one short) */
     char *body;                     /* the last answer, NUL-terminated */
     size_t cap;
 };

@@ -5,6 +5,7 @@
 #include "lab.h"
 #include "trace.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -124,6 +125,12 @@ void lab_parse(int argc, char **argv, const char *summary,
 
     lab_main_pid = getpid();
     hold_standard_fds();
+    /* A reader that has gone (`| head -n 0`) must not kill us by SIGPIPE in
+     * the middle of a printf: that left --trace's temporary file behind and
+     * no trace. Ignored, the write fails (EPIPE) and lab_finish says so and
+     * exits 1, as for a full disk. A forked child that writes to a parent
+     * gone sees EPIPE too, and exits. */
+    signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; opts[i].name; i++) {
         if (n >= MOST - COMMON - 2)
             lab_die("too many options in the lesson's table");
@@ -165,15 +172,72 @@ void lab_parse(int argc, char **argv, const char *summary,
 
 /* ---- The I/O and CPU lessons' options ----------------------------------- */
 
-static void check_url(const char *url)
+/* The host and port of a URL (what lies between "//" and the first / ? #),
+ * as libcurl would take them: a user@ first, then a name of letters,
+ * digits, - . _ ~ % (or non-ASCII: an international name), or an IPv6
+ * address in brackets; then, after a ':', a port from 1 to 65535 (or none:
+ * the default). */
+static bool authority_ok(const char *a, size_t n)
+{
+    const char *at = memrchr(a, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - a);
+        a = at + 1;
+    }
+    const char *end = a + n;
+    const char *port;
+    if (n > 0 && *a == '[') {
+        const char *close = memchr(a, ']', n);
+        if (!close || close == a + 1)
+            return false;
+        for (const char *p = a + 1; p < close; p++)
+            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+                return false;
+        port = close + 1;
+        if (port < end && *port != ':')
+            return false;
+    } else {
+        port = memchr(a, ':', n);
+        if (!port)
+            port = end;
+        if (port == a)
+            return false;           /* no host */
+        for (const char *p = a; p < port; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("-._~%", *p)
+                && (unsigned char)*p < 0x80)
+                return false;
+    }
+    if (port == end || port + 1 == end)
+        return true;                /* no port, or "host:": the default */
+    long number = 0;
+    for (const char *p = port + 1; p < end; p++) {
+        if (!isdigit((unsigned char)*p))
+            return false;
+        number = number * 10 + (*p - '0');
+        if (number > 65535)
+            return false;
+    }
+    return number >= 1;
+}
+
+/* Refuse here, once, what libcurl would refuse at every request (a port of
+ * 99999, an unclosed [, a control character): else each request would
+ * fail on its own, counted as an error, and the run would look like a
+ * server's fault. `from` names where the URL came from. */
+static void check_url(const char *from, const char *url)
 {
     const char *host = NULL;
     if (strncmp(url, "http://", 7) == 0)
         host = url + 7;
     else if (strncmp(url, "https://", 8) == 0)
         host = url + 8;
-    if (!host || *host == '\0' || *host == '/' || strpbrk(url, " \t\r\n"))
-        lab_usage_error("'%s' is not an http:// or https:// URL", url);
+    /* Not echoed whole: a line break in it would make the message two lines. */
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            lab_usage_error("%s: a URL holds no space or control character "
+                            "(one follows '%.*s')", from, (int)(p - url), url);
+    if (!host || !authority_ok(host, strcspn(host, "/?#")))
+        lab_usage_error("%s: '%s' is not an http:// or https:// URL", from, url);
 }
 
 /* The last two entries of a threaded lesson's table. Without
@@ -209,15 +273,17 @@ void lab_io_options(int argc, char **argv, const char *summary,
     };
     lab_parse(argc, argv, summary, opts);
 
+    const char *from = "--url";
     if (o->n_urls == 0) {
         const char *env = getenv("LAB_URL");
+        from = "LAB_URL";
         if (!env || !*env)
             lab_usage_error("no URL: give --url or set LAB_URL "
                             "(scripts/labserver url prints one)");
         o->urls[o->n_urls++] = env;
     }
     for (size_t i = 0; i < o->n_urls; i++)
-        check_url(o->urls[i]);
+        check_url(from, o->urls[i]);
     if (o->workers == 0 || o->workers > o->requests)
         o->workers = o->requests;   /* no idle workers */
 }

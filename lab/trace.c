@@ -55,6 +55,11 @@ void trace_start(const char *path)
     struct stat st;
     if (*path == '\0')
         lab_usage_error("--trace: the file name is empty");
+    /* The rename at the end would replace a link itself, not its file:
+     * --trace /dev/stdout, run as root with stdout in a file, put the trace
+     * in place of the system's /dev/stdout. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        lab_usage_error("--trace: '%s' is a symbolic link: name the file itself", path);
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
         lab_usage_error("--trace: '%s' is not a regular file", path);
     /* A temporary file beside the real one: proves the folder can be

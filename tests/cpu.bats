@@ -213,7 +213,7 @@ print(5 * a)')
     done
 }
 
-@test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
+@test "a record that cannot be written: >/dev/full, a closed stdout or a reader gone is exit 1 with one line" {
     for lesson in "${CPU_LESSONS[@]}"; do
         record_unwritable task "$lesson" --tasks 3 --size 1000
     done

@@ -65,6 +65,29 @@ refused() {
     done
 }
 
+# URLs that pass a glance (http://, a host) but that libcurl refuses at every
+# request: each would be a counted error and exit 1, as if the server failed.
+BAD_URLS=("http://127.0.0.1:99999/" "http://127.0.0.1:0/" "http://127.0.0.1:-1/"
+          "http://[::1" "http://[zz]/" "http://:80/" "http://@/" "http://a!b/"
+          "http://127.0.0.1/x"$'\x01' "http://127.0.0.1/x"$'\n'"y")
+
+@test "every I/O lesson refuses a URL libcurl cannot use, in one line naming --url or LAB_URL" {
+    for lesson in "${IO_LESSONS[@]}" io_coroutines io_hybrid; do
+        for url in "${BAD_URLS[@]}"; do
+            refused "$LAB_BIN/$lesson" --url "$url" --requests 1
+            [[ "$stderr" == *"--url: "* ]] || { echo "$lesson '$url': $stderr" >&2; false; }
+            refused env LAB_URL="$url" "$LAB_BIN/$lesson" --requests 1
+            [[ "$stderr" == *"LAB_URL: "* ]] || { echo "$lesson '$url': $stderr" >&2; false; }
+        done
+    done
+    # What libcurl takes still runs: a user, an empty port, a port of 65535.
+    for url in "http://u:p@127.0.0.1:9/" "http://127.0.0.1:/" "http://127.0.0.1:65535/" \
+               "http://[::1]:9/" "http://x_y.invalid/"; do
+        run -1 --separate-stderr "$LAB_BIN/io_sync" --url "$url" --requests 1 --timeout-ms 2000
+        [ "$(record errors)" = 1 ]
+    done
+}
+
 @test "CPU lessons refuse every bad number and workload with exit 2" {
     for lesson in "${CPU_LESSONS[@]}"; do
         for n in "${BAD_NUMBERS[@]}"; do
@@ -136,6 +159,14 @@ refused() {
     cc -g -o "$BATS_TEST_TMPDIR/bin/io_sync" "$BATS_TEST_TMPDIR/leak.c"
     run -1 env LAB_BIN="$BATS_TEST_TMPDIR/bin" "$LAB_TOP/scripts/memcheck" io_sync
     [[ "$output" == *"definitely lost"* ]]
+}
+
+@test "memcheck: a name that is no lesson in the folder is one line, exit 2 (it read as a lesson that FAILED)" {
+    for name in no_such_lesson ../bin/io_sync /bin/true; do
+        run -2 --separate-stderr env LAB_BIN="$LAB_BIN" "$LAB_TOP/scripts/memcheck" "$name"
+        [ "$stderr" = "scripts/memcheck: no lesson '$name' in $LAB_BIN" ] || { echo "$name: $stderr" >&2; false; }
+        [ -z "$output" ]
+    done
 }
 
 @test "limits that cannot work are refused up front: more workers than open files allow" {

@@ -137,18 +137,32 @@ sys.stdout.write(out.decode())' "$@" 3>&-)
 # True when the decimal $1 is below $2.
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-# A lesson whose record cannot be written (>/dev/full, a closed stdout)
-# exits 1 with one line, and its trace still holds its 3 units of UNIT.
+# A lesson whose record cannot be written (>/dev/full, a closed stdout, a
+# pipe whose reader has gone, as after `| head -n 0`) exits 1 with one line,
+# and its trace still holds its 3 units of UNIT. LESSON is a name in
+# $LAB_BIN, or a path (a Python twin).
 # shellcheck disable=SC2154  # bats sets stderr and stderr_lines
 record_unwritable() {   # record_unwritable UNIT LESSON ARG...
-    local unit=$1 redirect
+    local unit=$1 program=$2 redirect
     shift
-    for redirect in '>/dev/full' '>&-'; do
-        run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$LAB_BIN/$1" "${@:2}" \
-            --trace "$BATS_TEST_TMPDIR/t.json"
+    [[ "$program" == */* ]] || program=$LAB_BIN/$program
+    for redirect in '>/dev/full' '>&-' 'gone'; do
+        if [ "$redirect" = gone ]; then
+            # The reader is closed before the lesson starts; the lesson gets
+            # SIGPIPE's default action, as from a shell.
+            run -1 --separate-stderr "$PY" -c 'import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$program" "${@:2}" --trace "$BATS_TEST_TMPDIR/t.json"
+        else
+            run -1 --separate-stderr bash -c "exec \"\$@\" $redirect" _ "$program" "${@:2}" \
+                --trace "$BATS_TEST_TMPDIR/t.json"
+        fi
         [ "${#stderr_lines[@]}" = 1 ] || { echo "$1 $redirect: $stderr" >&2; return 1; }
         [[ "$stderr" == *"write error on standard output"* ]] || { echo "$1 $redirect: $stderr" >&2; return 1; }
         run -0 "$LAB_TOP/tests/trace_check.py" "$BATS_TEST_TMPDIR/t.json" 60 "$unit" 3/3 || return 1
+        run -0 find "$BATS_TEST_TMPDIR" -name 't.json.*'
+        [ -z "$output" ] || { echo "$1 $redirect: a temporary file left: $output" >&2; return 1; }
     done
 }
 

@@ -104,6 +104,16 @@ PY
     diff -r "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 }
 
+@test "a URL of 3 kB, its {n} at the end: the same answers (a 2 kB buffer cut it, and every request was a 404)" {
+    letters_for 4096 >"$BATS_TEST_TMPDIR/letters"
+    pad=$(printf 'p%.0s' {1..3000})
+    hybrid_exits 0 --url "$LAB_BASE/letters?pad=$pad&n={n}" --iterations 2 --processes 2 --threads 2 \
+        --requests 5 --out "$BATS_TEST_TMPDIR/long"
+    expect errors 0
+    expect bytes 1000
+    for i in 0 1; do whole_file "$BATS_TEST_TMPDIR/long/iteration-$i.txt" "$i" 5; done
+}
+
 @test "failed requests are counted, exit 1, and their files still whole" {
     out="$BATS_TEST_TMPDIR/out"
     hybrid_exits 1 --url "$LAB_BASE/letters?n={n}" --url "$LAB_BASE/status/404" --iterations 2 \
@@ -137,6 +147,26 @@ PY
         [ "$(grep -c '^request [0-9]* xxxxx$' "$out/$f")" = 4 ]
         [ "$(tail -1 "$out/$f" | grep -o 'x=[0-9]*')" = x=20 ]
     done
+}
+
+@test "SIGTERM to one child alone: the parent says it died, exit 1 (it exited 0, an iteration it had begun lost unseen)" {
+    out="$BATS_TEST_TMPDIR/out"
+    "$LAB_BIN/io_hybrid" --url "$LAB_BASE/delay?s=0.2&bytes=5" --iterations 6 --processes 2 \
+        --threads 2 --requests 4 --out "$out" >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr" 3>&- &
+    pid=$!
+    wait_until "[ \$(pgrep -P $pid | wc -l) -ge 2 ]" 10
+    sleep 0.3
+    kids=$(pgrep -P "$pid")
+    victim=$(head -n 1 <<<"$kids")
+    kill -TERM "$victim"
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" = 1 ]
+    grep -q "^io_hybrid: child [01] (pid $victim) died: Terminated$" "$BATS_TEST_TMPDIR/stderr"
+    # shellcheck disable=SC2086
+    all_gone $kids
+    output=$(cat "$BATS_TEST_TMPDIR/stdout")
+    record_has_keys "done" errors       # the record is still printed
 }
 
 @test "bad --out: refused before any work, exit 2, one line, nothing made" {

@@ -314,8 +314,8 @@ raises_soft_limit() {   # raises_soft_limit LESSON SOFT SECONDS N
     done
 }
 
-@test "a record that cannot be written: >/dev/full or a closed stdout is exit 1 with one line" {
-    for lesson in io_sync io_threads io_multiprocessing; do
+@test "a record that cannot be written: >/dev/full, a closed stdout or a reader gone is exit 1 with one line" {
+    for lesson in io_sync io_threads io_multiprocessing io_async io_coroutines; do
         record_unwritable request "$lesson" --url "$LAB_BASE/delay?bytes=1" --requests 3
     done
 }

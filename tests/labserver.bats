@@ -79,6 +79,38 @@ teardown_file() { lab_server_stop; }
     run -2 "$LAB_TOP/scripts/labserver" launch
 }
 
+@test "a word after the command is refused, exit 2, and starts nothing" {
+    export LAB_SERVER_DIR="$BATS_TEST_TMPDIR/extra"
+    run --separate-stderr "$LAB_TOP/scripts/labserver" start "$BATS_TEST_TMPDIR/other"
+    local started=0
+    "$LAB_TOP/scripts/labserver" status >/dev/null || started=$?
+    "$LAB_TOP/scripts/labserver" stop 3>&-     # whatever happened, none is left
+    [ "$status" -eq 2 ]
+    [[ "${stderr_lines[0]}" == *"unexpected argument '$BATS_TEST_TMPDIR/other' after start"* ]]
+    [ -z "$output" ]
+    [ "$started" -eq 3 ]                        # status: stopped
+}
+
+@test "a LAB_SERVER_DIR that cannot be a folder is one line naming it, exit 2" {
+    touch "$BATS_TEST_TMPDIR/file"
+    long=$BATS_TEST_TMPDIR/$(printf 'x%.0s' {1..300})
+    for dir in "$BATS_TEST_TMPDIR/file" "$BATS_TEST_TMPDIR/file/sub" "$long"; do
+        for command in start status stop; do
+            run -2 --separate-stderr env LAB_SERVER_DIR="$dir" "$LAB_TOP/scripts/labserver" "$command"
+            [ "${#stderr_lines[@]}" = 1 ] || { echo "$dir $command: $stderr" >&2; false; }
+            [[ "$stderr" == "scripts/labserver: LAB_SERVER_DIR: "* ]] || { echo "$dir $command: $stderr" >&2; false; }
+        done
+    done
+    # A folder it may not write in (root may write anywhere: run as nobody).
+    if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+        mkdir "$BATS_TEST_TMPDIR/ro"
+        run -2 --separate-stderr env LAB_SERVER_DIR="$BATS_TEST_TMPDIR/ro" \
+            setpriv --reuid=65534 --regid=65534 --clear-groups "$LAB_TOP/scripts/labserver" start
+        # "cannot write in" it, or "cannot use" it when a folder above is closed to nobody.
+        [ "${#stderr_lines[@]}" = 1 ] && [[ "$stderr" == "scripts/labserver: LAB_SERVER_DIR: cannot "* ]]
+    fi
+}
+
 # ---- A hostile user -----------------------------------------------------------------
 
 # The pids of the nginx processes that hold folder $1's error log open.

@@ -130,6 +130,23 @@ print("%064x" % total)')
     [ -z "$output" ]
 }
 
+@test "-np N PROGRAM checked first: a bad count, no program or one not there is one line, exit 2, not a rank 'killed by SIGILL'" {
+    for np in x -3 2x ""; do
+        run -2 --separate-stderr "$MPIRUN" -np "$np" "$LAB_BIN/cpu_mpi"
+        [ "$stderr" = "scripts/mpirun: -np '$np' is not a number of ranks" ] || { echo "$np: $stderr" >&2; false; }
+    done
+    run -2 --separate-stderr "$MPIRUN" -np 2
+    [ "${stderr_lines[0]}" = "scripts/mpirun: no program to run" ]
+    for program in "$LAB_BIN/no_such_lesson" "$BATS_TEST_TMPDIR" cpu_mpi; do
+        run -2 --separate-stderr "$MPIRUN" -np 2 "$program"
+        [ "$stderr" = "scripts/mpirun: '$program' is not a program that can be run here" ] ||
+            { echo "$program: $stderr" >&2; false; }
+        [ -z "$output" ]
+    done
+    run -0 --separate-stderr "$MPIRUN" -n 2 "$LAB_BIN/cpu_mpi" --tasks 2 --size 10
+    [ "$(record result)" = 670 ]
+}
+
 @test "a worker rank killed with SIGKILL: reported in one line, exit 1, no hang, no rank left" {
     start_three_ranks
     victim=

@@ -74,6 +74,14 @@ refuses() {
         refuses env -u LAB_URL "$PYDIR/$twin.py" --requests 3
         [[ "$stderr" == *LAB_URL* ]]
     done
+    # What lab_options.c refuses before any request (tests/hardening.bats).
+    for bad in "http://127.0.0.1:99999/" "http://[::1" "http://:80/" "http://a!b/" \
+               "http://127.0.0.1/x"$'\n'"y"; do
+        refuses "$PYDIR/io_sync.py" --url "$bad"
+        [[ "$stderr" == *"--url: "* ]]
+        refuses env LAB_URL="$bad" "$PYDIR/io_sync.py"
+        [[ "$stderr" == *"LAB_URL: "* ]]
+    done
     refuses "$PYDIR/io_sync.py" --url "$url" --workers 2
     refuses "$PYDIR/io_convoy.py" --url "$url" --workers 2
     refuses "$PYDIR/io_convoy.py" --url "$url" --switch-interval-us 0
@@ -273,6 +281,52 @@ refuses() {
         output=$(cat "$out")
         [ "$(record "done")" = 0 ]
     done
+}
+
+@test "io_multiprocessing.py and cpu_multiprocessing.py: a worker killed is one line, its task failed, exit 1, as in C (Pool waited forever)" {
+    need requests
+    out="$BATS_TEST_TMPDIR/out"
+    for cmd in "io_multiprocessing.py --url $LAB_BASE/delay?s=0.5&bytes=2 --requests 8 --workers 2" \
+               "cpu_multiprocessing.py --workload fib --size 31 --tasks 8 --workers 2"; do
+        # shellcheck disable=SC2086
+        "$PYDIR"/$cmd >"$out" 2>"$out.err" 3>&- &
+        pid=$!
+        wait_until "[ \$(pgrep -P $pid | wc -l) -ge 2 ]" 10
+        sleep 0.3
+        victim=$(pgrep -P "$pid" | head -n 1)
+        kill -KILL "$victim"
+        # shellcheck disable=SC2016  # wait_until evaluates it
+        wait_until '! kill -0 $pid 2>/dev/null || [ "$(ps -o stat= -p $pid)" = Z ]' 30 ||
+            { kill -KILL "$pid" $(descendants "$pid"); false; }   # it hung
+        status=0
+        wait "$pid" || status=$?
+        [ "$status" = 1 ] || { echo "${cmd%% *}: exit $status" >&2; false; }
+        [ "$(cat "$out.err")" = "${cmd%%.py*}.py: a worker (pid $victim) died; its task is lost" ]
+        output=$(cat "$out")
+        if [[ "$cmd" == io_* ]]; then
+            [ "$(record errors)" = 1 ]
+            [ "$(record "done")" = 8 ]
+            [ "$(record bytes)" = 14 ]
+        else
+            [ "$(record failed)" = 1 ]
+            [ "$(record "done")" = 7 ]
+        fi
+    done
+}
+
+@test "a twin's record that cannot be written: >/dev/full, a closed stdout or a reader gone is exit 1 with one line, as in C" {
+    need requests aiohttp
+    for twin in "${IO_PAIRS[@]}"; do
+        record_unwritable request "$PYDIR/$twin.py" --url "$LAB_BASE/delay?bytes=1" --requests 3
+    done
+    for twin in "${CPU_PAIRS[@]}"; do
+        record_unwritable task "$PYDIR/$twin.py" --tasks 3 --size 1000
+    done
+    # --help too: exit 1, not a traceback (or 0 with the help lost).
+    run -1 --separate-stderr bash -c 'exec "$@" >/dev/full' _ "$PYDIR/io_sync.py" --help
+    [ "$stderr" = "io_sync.py: write error on standard output: No space left on device" ]
+    run -1 --separate-stderr bash -c 'exec "$@" >&-' _ "$PYDIR/io_sync.py" --help
+    [ "$stderr" = "io_sync.py: write error on standard output: Bad file descriptor" ]
 }
 
 @test "make python links every twin into the programs' folder; the plan's python lines name them" {

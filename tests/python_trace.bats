@@ -117,8 +117,14 @@ check_case() {
 @test "--trace to a path that cannot be written: one line, exit 2, no work done, for every twin" {
     need requests aiohttp
     mkdir -p "$BATS_TEST_TMPDIR/folder"
+    # Links: the rename at the end would replace the link, not its file
+    # (--trace /dev/stdout, as root with stdout in a file, replaced /dev/stdout).
+    echo kept >"$BATS_TEST_TMPDIR/real.json"
+    ln -s real.json "$BATS_TEST_TMPDIR/link.json"
+    ln -s /proc/self/fd/1 "$BATS_TEST_TMPDIR/stdout"
     for twin in "${TWINS[@]}"; do
-        for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null ""; do
+        for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null "" \
+                    "$BATS_TEST_TMPDIR/link.json" "$BATS_TEST_TMPDIR/stdout"; do
             # (The I/O twins would wait 5 s a request: $LAB_URL is their default.)
             LAB_URL="$LAB_BASE/delay?s=5" run --separate-stderr "$TWIN_BIN/py_$twin" --no-progress --trace "$path"
             [ "$status" -eq 2 ] || { echo "py_$twin --trace '$path': exit $status" >&2; false; }
@@ -128,6 +134,8 @@ check_case() {
         done
     done
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/folder")" ]
+    [ -L "$BATS_TEST_TMPDIR/link.json" ] && [ -L "$BATS_TEST_TMPDIR/stdout" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/real.json")" = kept ]
     # A mistake found after the trace's file was checked leaves nothing either.
     refused=$BATS_TEST_TMPDIR/refused.json
     run -2 --separate-stderr "$TWIN_BIN/py_cpu_sync" --workload nope --trace "$refused"

@@ -111,10 +111,16 @@ check_cases() {   # check_cases PATTERN: every case whose lesson matches
 
 @test "--trace to a path that cannot be written: one line, exit 2, no work done, for every program" {
     mkdir -p "$BATS_TEST_TMPDIR/folder"
+    # Links: the rename at the end would replace the link, not its file
+    # (--trace /dev/stdout, as root with stdout in a file, replaced /dev/stdout).
+    echo kept >"$BATS_TEST_TMPDIR/real.json"
+    ln -s real.json "$BATS_TEST_TMPDIR/link.json"
+    ln -s /proc/self/fd/1 "$BATS_TEST_TMPDIR/stdout"
     for program in "$LAB_BIN"/*; do
         name=${program##*/}
         [[ " $NOT_HERE " != *" $name "* && $name != py_* ]] || continue
-        for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null ""; do
+        for path in "$BATS_TEST_TMPDIR/folder" "$BATS_TEST_TMPDIR/missing/t.json" /sys/t.json /dev/null "" \
+                    "$BATS_TEST_TMPDIR/link.json" "$BATS_TEST_TMPDIR/stdout"; do
             # (The I/O lessons would wait 5 s a request: $LAB_URL is their default.)
             LAB_URL="$LAB_BASE/delay?s=5" run --separate-stderr "$program" --no-progress --trace "$path"
             [ "$status" -eq 2 ] || { echo "$name --trace $path: exit $status" >&2; false; }
@@ -124,4 +130,6 @@ check_cases() {   # check_cases PATTERN: every case whose lesson matches
         done
     done
     [ -z "$(ls -A "$BATS_TEST_TMPDIR/folder")" ]
+    [ -L "$BATS_TEST_TMPDIR/link.json" ] && [ -L "$BATS_TEST_TMPDIR/stdout" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/real.json")" = kept ]
 }

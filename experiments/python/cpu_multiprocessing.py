@@ -44,7 +44,8 @@ def run_all(o):
     task = functools.partial(run_task, o)
     with multiprocessing.Pool(o.workers, initializer=lab.ignore_signals) as pool:  # [3]
         try:
-            for result in pool.imap_unordered(task, range(o.tasks)):  # [1] [2]
+            results = pool.imap_unordered(task, range(o.tasks))      # [1] [2]
+            for result in lab.pool_results(results, o.tasks):       # a worker may die
                 parts.append(lab.trace.receive(result))             # its span with it
                 progress.update(len(parts))
         except lab.Interrupted:
@@ -58,8 +59,11 @@ def main():
                         "processes (one per CPU).")
     lab.catch_signals()
     parts, seconds = lab.timed(run_all, o)
-    workloads.report("py_cpu_multiprocessing", o, parts, seconds, o.workers, on="processes")
-    return lab.exit_status(0)
+    failed = parts.count(None)      # the tasks of workers that died
+    parts = [part for part in parts if part is not None]
+    workloads.report("py_cpu_multiprocessing", o, parts, seconds, o.workers, on="processes",
+                     failed=failed)
+    return lab.exit_status(failed)
 
 
 if __name__ == "__main__":

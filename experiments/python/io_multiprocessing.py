@@ -45,8 +45,9 @@ def download_all(o, tally):
     the workers (SIGTERM) and joins them."""
     with multiprocessing.Pool(o.workers, initializer=set_global_session) as pool:
         try:
-            for result in pool.imap_unordered(functools.partial(download_one, o),
-                                              range(o.requests)):       # [2]
+            results = pool.imap_unordered(functools.partial(download_one, o),
+                                          range(o.requests))            # [2]
+            for result in lab.pool_results(results, o.requests):       # a worker may die
                 lab.count_download(tally, lab.trace.receive(result))
         except lab.Interrupted:
             pass

@@ -71,15 +71,84 @@ def number(option, text, least, most):
     return value
 
 
+class Stdout:
+    """sys.stdout, but a write that fails (a full disk, a reader gone, a
+    descriptor closed) is kept for the end, as C's stdio keeps its error
+    flag, instead of raised from the middle of a print as a traceback:
+    stdout_written() then says so in one line, and the twin exits 1."""
+
+    def __init__(self, stream):
+        self.stream, self.error = stream, None
+
+    def write(self, text):
+        if self.error is None:
+            try:
+                self.stream.write(text)
+            except OSError as error:
+                self.failed(error)
+        return len(text)
+
+    def flush(self):
+        if self.error is None:
+            try:
+                self.stream.flush()
+            except OSError as error:
+                self.failed(error)
+
+    def failed(self, error):
+        self.error = error
+        # What is still buffered would fail again as Python exits, with a
+        # message of its own: let it go to /dev/null.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self.stream.fileno())
+        os.close(null)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def guard_stdout():
+    """Wrap sys.stdout in Stdout. A twin started with stdout closed has none
+    (Python sets it to None, and print() then writes nothing, silently):
+    hold the descriptor on /dev/null, read only, so that a write fails as
+    it does in C (lab_options.c's hold_standard_fds)."""
+    if isinstance(sys.stdout, Stdout):
+        return
+    if sys.stdout is None:
+        try:
+            os.fstat(1)
+        except OSError:
+            os.open(os.devnull, os.O_RDONLY)    # the lowest free: 1
+        sys.stdout = open(1, "w", closefd=False)
+    sys.stdout = Stdout(sys.stdout)
+
+
+def stdout_written():
+    """Flush stdout: True, or one line on stderr (as lab_flush_stdout)."""
+    sys.stdout.flush()
+    error = getattr(sys.stdout, "error", None)
+    if error is not None:
+        print(f"{program()}: write error on standard output: {error.strerror}",
+              file=sys.stderr)
+    return error is None
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but every mistake is one line and exit 2; with the options
     every lesson takes (lab_options.c's common ones) after the twin's own."""
 
     def __init__(self, summary):
+        guard_stdout()
         super().__init__(prog=program(), description=summary)
 
     def error(self, message):
         usage_error(f"{message} (see --help)")
+
+    def exit(self, status=0, message=None):
+        # After --help: exit 1 if the help could not be written, as in C.
+        if status == 0 and not stdout_written():
+            status = 1
+        super().exit(status, message)
 
     def parse_args(self, argv=None):
         self.add_argument("--trace", metavar="FILE", help="write a trace of every unit of "
@@ -99,11 +168,23 @@ class Parser(argparse.ArgumentParser):
                           type=lambda text: number(name, text, least, most))
 
 
-def check_url(url):
-    host = url.partition("://")[2]
-    if (not url.startswith(("http://", "https://")) or not host
-            or host.startswith("/") or re.search(r"\s", url)):
-        usage_error(f"'{url}' is not an http:// or https:// URL")
+# What lab_options.c's check_url takes: http(s)://, a user@ if any, a host
+# name (letters, digits, - . _ ~ %, or non-ASCII) or an IPv6 address in
+# brackets, then ":port" (1 to 65535) or ":" or nothing, then / ? # or the end.
+URL = re.compile(r"https?://([^/?#]*@)?([-.\w~%\x80-\U0010ffff]+|\[[0-9A-Fa-f:.]+\])"
+                 r"(:[0-9]*)?([/?#].*)?", re.ASCII)
+
+
+def check_url(url, source="--url"):
+    """Refuse once what every request would fail on (see check_url in lab_options.c)."""
+    bad = re.search(r"[\x00-\x20\x7f]", url)
+    if bad:     # not echoed whole: a line break would make the message two lines
+        usage_error(f"{source}: a URL holds no space or control character "
+                    f"(one follows '{url[:bad.start()]}')")
+    match = URL.fullmatch(url)
+    port = match and match.group(3)
+    if not match or (port and port != ":" and not 1 <= int(port[1:]) <= 65535):
+        usage_error(f"{source}: '{url}' is not an http:// or https:// URL")
 
 
 def io_options(summary, default_workers, max_workers, accept_gil=False, argv=None):
@@ -120,12 +201,14 @@ def io_options(summary, default_workers, max_workers, accept_gil=False, argv=Non
     if accept_gil:
         gil_options(p)
     o = p.parse_args(argv)
+    source = "--url"
     if not o.url:
         if not os.environ.get("LAB_URL"):
             usage_error("no URL: give --url or set LAB_URL (scripts/labserver url prints one)")
         o.url = [os.environ["LAB_URL"]]
+        source = "LAB_URL"
     for url in o.url:
-        check_url(url)
+        check_url(url, source)
     if o.workers == 0 or o.workers > o.requests:
         o.workers = o.requests      # no idle workers
     return o
@@ -192,6 +275,7 @@ def record(**pairs):
 def exit_status(failures):
     """The end of every twin: write the trace (--trace), then the status."""
     written = trace.write()
+    written = stdout_written() and written
     if stop_signal:
         return 128 + stop_signal
     return 1 if failures or not written else 0
@@ -240,6 +324,34 @@ def join(child, show):
     while child.is_alive():
         child.join(0.05)
         show()
+
+
+def pool_results(results, total):
+    """The results of a Pool's imap_unordered over `total` tasks, as a for
+    loop over it gives them, but a worker that dies (killed, out of memory)
+    is seen. Pool starts another in its place and waits for the task it held
+    forever: the twin hung. The C lessons say which worker died and count its
+    task failed; here, one line for each, and (None, None) in its task's
+    place: trace.receive() makes that None, a failed task."""
+    import multiprocessing
+    workers = {child.pid for child in multiprocessing.active_children()}
+    received = lost = 0
+    while received + lost < total:
+        try:
+            result = results.next(timeout=0.1)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            alive = {child.pid for child in multiprocessing.active_children()}
+            for pid in sorted(workers - alive):
+                print(f"{program()}: a worker (pid {pid}) died; its task is lost",
+                      file=sys.stderr)
+                lost += 1
+                yield None, None
+            workers = alive
+            continue
+        received += 1
+        yield result
 
 
 def ignore_signals(exit_on_term=False):
@@ -308,6 +420,8 @@ class Trace:
         """Check that path can be written, as trace.c does, or exit 2."""
         if path == "":
             usage_error("--trace: the file name is empty")
+        if os.path.islink(path):    # os.replace would replace the link, not its file
+            usage_error(f"--trace: '{path}' is a symbolic link: name the file itself")
         if os.path.exists(path) and not os.path.isfile(path):
             usage_error(f"--trace: '{path}' is not a regular file")
         try:

@@ -107,14 +107,15 @@ def combine(workload, parts):
     return f"{total:064x}"
 
 
-def report(experiment, o, parts, seconds, workers, on="", **extra):
+def report(experiment, o, parts, seconds, workers, on="", failed=0, **extra):
     """The end of every CPU twin: "Ran D of N <workload> tasks (size S) on W
     <on> in S s: result R" (no "on" part for one thread), then the record
-    line, `extra` (more key=value pairs) at its end."""
+    line, `extra` (more key=value pairs) at its end; `failed`: the tasks lost
+    with a worker that died."""
     result = combine(o.workload, parts)
     where = f" on {workers} {on}" if on else ""
     print(f"Ran {len(parts)} of {o.tasks} {o.workload} tasks (size {o.size}){where} "
           f"in {seconds:.3f} s: result {result}")
     lab.record(experiment=experiment, workload=o.workload, tasks=o.tasks, size=o.size,
                workers=workers, seconds=f"{seconds:.6f}", result=result, done=len(parts),
-               failed=0, **extra)
+               failed=failed, **extra)
