@@ -20,7 +20,7 @@ me=scripts/${0##*/}
 usage() { sed -n '2,/^#$/{/^#$/q;s/^# \{0,1\}//;p}' "$0"; }
 say() { echo "$me: $*" >&2; }
 die() { say "$*"; exit 1; }
-die_usage() { say "$*"; usage >&2; exit 2; }
+die_usage() { say "$* (see $me --help)"; exit 2; }
 # options "NAME FLAG! LIST+ ..." "$@": --NAME VALUE sets $NAME (a - in NAME
 # is a _ in the variable), --FLAG sets $FLAG to 1, each --LIST VALUE adds a
 # word to $LIST; --help prints the usage; anything else is refused. A

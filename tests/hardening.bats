@@ -28,7 +28,7 @@ refused() {
     done
 }
 
-@test "every script prints its usage with --help; an unknown option is named on the first line, exit 2" {
+@test "every script prints its usage with --help; an unknown option is named in one line, exit 2" {
     local script name
     for script in "$LAB_TOP"/scripts/*; do
         [ -f "$script" ] && [ -x "$script" ] || continue
@@ -40,6 +40,7 @@ refused() {
         [ "$name" != scripts/mpirun ] || command -v mpirun >/dev/null || continue
         run -2 --separate-stderr "$script" --no-such-option
         [[ "${stderr_lines[0]}" == *"--no-such-option"* ]] || { echo "$name: ${stderr_lines[0]}" >&2; false; }
+        [ "${#stderr_lines[@]}" -eq 1 ] || { echo "$name: ${#stderr_lines[@]} lines" >&2; false; }
     done
 }
 

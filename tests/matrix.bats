@@ -298,7 +298,8 @@ quick_repeat() {
         "--latency-ms soon -- true" "--out"; do
         # shellcheck disable=SC2086
         run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" $args
-        [[ "$stderr" == *"Usage: scripts/run"* ]]
+        [[ "$stderr" == "scripts/run: "*" (see scripts/run --help)" ]]
+        [ "${#stderr_lines[@]}" -eq 1 ]
     done
     run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out"
     # What a caller passes in the environment: numbers, and the seven machine
