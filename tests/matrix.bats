@@ -322,7 +322,7 @@ quick_repeat() {
     fake_lesson "$BATS_TEST_TMPDIR/fake"
     for out in "" "$BATS_TEST_TMPDIR"; do
         FAKE_EXIT=9 run -2 --separate-stderr "$LAB_TOP/scripts/run" --out "$out" --repeat 1 -- "$BATS_TEST_TMPDIR/fake"
-        [ "${stderr_lines[0]}" = "scripts/run: --out wants a file, not '$out'" ]
+        [ "${stderr_lines[0]}" = "scripts/run: --out wants a file, not '$out' (see scripts/run --help)" ]
     done
     # (A leading zero was octal to bash's arithmetic: no progress line, an error.)
     out=$BATS_TEST_TMPDIR/runs.csv
@@ -496,7 +496,7 @@ PLAN
     # --out a folder: refused, not moved aside as the previous runs.
     mkdir -p "$dir/results/keep"
     run -2 --separate-stderr "$LAB_TOP/scripts/matrix" --plan "$dir/plan" --profile test --bin "$LAB_BIN" --out "$dir/results/keep"
-    [ "${stderr_lines[0]}" = "scripts/matrix: --out wants a file, not '$dir/results/keep'" ]
+    [ "${stderr_lines[0]}" = "scripts/matrix: --out wants a file, not '$dir/results/keep' (see scripts/matrix --help)" ]
     [ -d "$dir/results/keep" ] && [ ! -e "$dir/results/keep.prev.csv" ]
 }
 
@@ -740,7 +740,7 @@ for lesson, column, out in (("cpu_sync", "tasks", sys.argv[2]), ("race", "worker
     # Nor may the table beside the summary (SUMMARY.md) land on the runs.
     cp "$runs" "$dir/runs.md"
     run -2 --separate-stderr "$LAB_TOP/scripts/summarize" --runs "$dir/runs.md" --out "$dir/runs.csv" --quiet
-    [ "${stderr_lines[0]}" = "scripts/summarize: --out puts its table, $dir/runs.md, over the runs file" ]
+    [ "${stderr_lines[0]}" = "scripts/summarize: --out puts its table, $dir/runs.md, over the runs file (see scripts/summarize --help)" ]
     cmp "$runs" "$dir/runs.md"
 }
 

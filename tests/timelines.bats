@@ -292,7 +292,7 @@ json.dump({"traceEvents": events}, open(sys.argv[1], "w"))' "$dir/wide.json"
 
 @test "scripts/timelines: bad usage and a bad plan exit 2 with a message" {
     run -2 "$LAB_TOP/scripts/timelines" --bogus
-    [[ "${lines[0]}" == "scripts/timelines: unknown argument '--bogus'" ]]
+    [[ "${lines[0]}" == "scripts/timelines: unknown argument '--bogus' (see scripts/timelines --help)" ]]
     printf 'panel io x all t\n' >"$BATS_TEST_TMPDIR/plan"
     run -2 "$LAB_TOP/scripts/timelines" --plan "$BATS_TEST_TMPDIR/plan" --draw-only
     [[ "$output" == *"before its chart line"* ]]
