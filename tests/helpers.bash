@@ -69,18 +69,29 @@ all_gone() {
     done
 }
 
+# True when process $1 has a handler for SIGTERM (bit 15 of SigCgt in
+# /proc/PID/status): a Python twin sets its handlers after its imports.
+catches_term() {
+    local mask
+    mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ -n "$mask" ] && (((16#$mask >> 14) & 1))
+}
+
 # Start a lesson in the background, wait until it has $2 descendants (0 for
 # threads), send signal $3, and check it exits 128+signal leaving nothing.
-# Sets $output (its stdout) and $status. Usage: interrupt_lesson "cmd..." N SIG [SETTLE]
-# (SETTLE: seconds to let the work get under way first, default 0.3).
+# Sets $output (its stdout) and $status.
+# Usage: interrupt_lesson "cmd..." N SIG [SETTLE [READY]]
+# (SETTLE: seconds to let the work get under way first, default 0.3;
+# READY: a condition to wait for before that, where $pid is the lesson's).
 # Begin cmd with `exec` so that the signal reaches the lesson itself rather
 # than the shell that eval runs it in (which waits on, and shields, it).
 interrupt_lesson() {
-    local cmd=$1 want_children=$2 sig=$3 settle=${4:-0.3} out pid kids
+    local cmd=$1 want_children=$2 sig=$3 settle=${4:-0.3} ready=${5:-true} out pid kids
     out="$BATS_TEST_TMPDIR/interrupted.out"
     eval "$cmd" >"$out" 2>"$out.err" 3>&- &
     pid=$!
     wait_until "[ \$(descendants $pid | wc -l) -ge $want_children ]" 10
+    wait_until "$ready" 10
     sleep "$settle"                 # let the work get under way
     kids=$(descendants "$pid" | tr '\n' ' ')     # one line, for eval below
     kill "-$sig" "$pid"

@@ -251,10 +251,11 @@ refuses() {
         for sig in INT:130 TERM:143; do
             SECONDS=0
             twin=${case%%' '*} args=${case#* }
-            # 1.5 s, not 0.3: CPython takes a few hundred ms to import
-            # requests or aiohttp on a busy machine, and a signal before
-            # the twin has set its handlers ends it without a record.
-            interrupt_lesson "exec $PYDIR/$twin.py ${args%:*}" "${case##*:}" "${sig%:*}" 1.5
+            # CPython takes a few hundred ms to import requests or aiohttp
+            # on a busy machine, and a signal before the twin has set its
+            # handlers ends it without a record: wait for them first.
+            # shellcheck disable=SC2016  # $pid is interrupt_lesson's
+            interrupt_lesson "exec $PYDIR/$twin.py ${args%:*}" "${case##*:}" "${sig%:*}" 0.3 'catches_term $pid'
             [ "$status" = "${sig#*:}" ] || { echo "$twin $sig: exit $status" >&2; false; }
             [ "$(record experiment)" = "py_$twin" ]
             [ "$SECONDS" -lt 15 ]
