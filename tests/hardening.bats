@@ -143,7 +143,7 @@ BAD_URLS=("http://127.0.0.1:99999/" "http://127.0.0.1:0/" "http://127.0.0.1:-1/"
 @test "a bounded fuzzing run of lab_options.c's parsers finds nothing" {
     [ -z "${LAB_SANITIZED:-}" ] || skip "the fuzzer has its own sanitizers"
     command -v clang >/dev/null || skip "clang is needed for libFuzzer"
-    run -0 make -s -C "$LAB_TOP" fuzz FUZZ_SECONDS="${LAB_FUZZ_SECONDS:-20}"
+    run -0 make -s -C "$LAB_TOP" fuzz FUZZ_SECONDS="${LAB_FUZZ_SECONDS:-10}"
 }
 
 @test "memcheck: every lesson at a small size has no memory errors and no leaks" {
