@@ -263,15 +263,21 @@ refuses() {
     done
 }
 
+# Start the twin command $1 (its words split) in the background, stdout in
+# $out and stderr in $out.err; set pid, and wait until it has $2 children.
+start_twin() {
+    out="$BATS_TEST_TMPDIR/out"
+    # shellcheck disable=SC2086  # the words split on purpose
+    "$PYDIR"/$1 >"$out" 2>"$out.err" 3>&- &
+    pid=$!
+    wait_until "[ \$(pgrep -P $pid | wc -l) -ge $2 ]" 10
+}
+
 @test "io_multiprocessing.py and cpu_multiprocessing.py: interrupted, every worker is gone when they exit" {
     need requests
-    out="$BATS_TEST_TMPDIR/out"
     for cmd in "io_multiprocessing.py --url $LAB_BASE/delay?s=2 --requests 8 --workers 4" \
                "cpu_multiprocessing.py --workload sumsq --tasks 8 --size 100_000_000 --workers 4"; do
-        # shellcheck disable=SC2086
-        "$PYDIR"/$cmd >"$out" 2>"$out.err" 3>&- &
-        pid=$!
-        wait_until "[ \$(descendants $pid | wc -l) -ge 4 ]" 10
+        start_twin "$cmd" 4
         kids=$(descendants "$pid")
         kill -INT "$pid"
         status=0
@@ -286,17 +292,13 @@ refuses() {
 
 @test "io_multiprocessing.py and cpu_multiprocessing.py: a worker killed is one line, its task failed, exit 1, as in C (Pool waited forever)" {
     need requests
-    out="$BATS_TEST_TMPDIR/out"
     for cmd in "io_multiprocessing.py --url $LAB_BASE/delay?s=0.5&bytes=2 --requests 8 --workers 2" \
                "cpu_multiprocessing.py --workload fib --size 31 --tasks 8 --workers 2"; do
-        # shellcheck disable=SC2086
-        "$PYDIR"/$cmd >"$out" 2>"$out.err" 3>&- &
-        pid=$!
-        wait_until "[ \$(pgrep -P $pid | wc -l) -ge 2 ]" 10
+        start_twin "$cmd" 2
         sleep 0.3
         victim=$(pgrep -P "$pid" | head -n 1)
         kill -KILL "$victim"
-        # shellcheck disable=SC2016  # wait_until evaluates it
+        # shellcheck disable=SC2016,SC2046  # wait_until evaluates it; the pids split on purpose
         wait_until '! kill -0 $pid 2>/dev/null || [ "$(ps -o stat= -p $pid)" = Z ]' 30 ||
             { kill -KILL "$pid" $(descendants "$pid"); false; }   # it hung
         status=0
