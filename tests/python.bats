@@ -358,7 +358,7 @@ start_twin() {
 
 # A summary with the CPU rows the gil chart needs, on 2 cores.
 gil_summary() {
-    local w size seq
+    local w seq
     echo "experiment,model,workload,tasks,size,workers,latency_ms,numbers,chunks,ops,runs,failed,median_s,min_s,max_s,spread_pct,baseline,baseline_s,speedup,ideal_s,efficiency,cpu_util,vol_cs,invol_cs,max_rss_kb,ops_per_s,cpus,cpu_model"
     for w in sumsq fib sha256; do
         seq=2.0
