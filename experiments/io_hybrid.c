@@ -10,9 +10,9 @@
  * after a Ctrl-C. The parent adds the counts up: the most common letter.
  * Fork hygiene [4] (procs.c): stdout is flushed before fork (or a child's
  * copy of the buffer prints twice), each child makes its own easy handles
- * and ends by lab_child_exit (no atexit handler runs). Request k of iteration i is number
- * i x R + k, put for "{n}" in the URL: the lab server's /letters?n= gives
- * each 100 letters of its own, the same on every run.
+ * and ends by lab_child_exit (no atexit handler runs). Request k of iteration i
+ * is number i x R + k, put for "{n}" in the URL: the lab server's /letters?n=
+ * gives each 100 letters of its own, the same on every run.
  *
  * What to watch: `seconds` near ceil(I / P) x ceil(R / T) x latency, where
  * io_sync takes I x R x latency for the same requests.
