@@ -123,7 +123,7 @@ print("%064x" % total)')
     run -0 --separate-stderr "$MPIRUN" -np 3 "$LAB_BIN/cpu_mpi" --help
     [ "$(grep -c '^Usage: cpu_mpi' <<<"$output")" -eq 1 ]
     run -2 --separate-stderr "$MPIRUN"
-    [[ "$stderr" == "scripts/mpirun: no program to run"* ]]
+    [ "$stderr" = "scripts/mpirun: no program to run (see scripts/mpirun --help)" ]
     # An option neither scripts/mpirun nor mpirun knows: one line, exit 2.
     run -2 --separate-stderr "$MPIRUN" --frobnicate -np 2 "$LAB_BIN/cpu_mpi"
     [ "$stderr" = "scripts/mpirun: unknown option '--frobnicate' (neither this script's nor mpirun's)" ]
@@ -136,7 +136,7 @@ print("%064x" % total)')
         [ "$stderr" = "scripts/mpirun: -np '$np' is not a number of ranks" ] || { echo "$np: $stderr" >&2; false; }
     done
     run -2 --separate-stderr "$MPIRUN" -np 2
-    [ "${stderr_lines[0]}" = "scripts/mpirun: no program to run" ]
+    [ "$stderr" = "scripts/mpirun: no program to run (see scripts/mpirun --help)" ]
     for program in "$LAB_BIN/no_such_lesson" "$BATS_TEST_TMPDIR" cpu_mpi; do
         run -2 --separate-stderr "$MPIRUN" -np 2 "$program"
         [ "$stderr" = "scripts/mpirun: '$program' is not a program that can be run here" ] ||
